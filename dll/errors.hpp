@@ -1,0 +1,27 @@
+// Error detail and logging shared by every layer. The codes themselves are
+// the one table in iocpnet.h (IOCPNET_ERRNO_MAP).
+#pragma once
+#include "iocpnet/iocpnet.h"
+
+namespace iocpnet {
+
+// Records a printf-style detail for this thread's iocpnet_last_error_message
+// and returns `code`, so a failure path reads `return fail(E, "...", ...)`.
+int fail(int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void clear_error(); // a successful API call leaves the last detail alone; used by tests
+const char *last_error();
+
+// The process-wide log hook (iocpnet_set_log). Cheap when nothing listens.
+bool log_enabled(uint32_t level);
+void log(uint32_t level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+int set_log(uint32_t level, iocpnet_log_fn fn, void *user);
+
+} // namespace iocpnet

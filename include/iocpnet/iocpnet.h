@@ -1,0 +1,316 @@
+/*
+ * iocpnet — a TCP engine with I/O-completion-port semantics.
+ *
+ * This header is the whole public API and its documentation. It is C99 and
+ * C++ clean, and its ABI is stable: ids are 64-bit integers, structs that may
+ * grow start with `struct_size` and are only ever appended to, and nothing
+ * here throws, asserts or aborts — every failure is a negative code.
+ *
+ * Threads. The engine runs a few worker threads that deliver callbacks.
+ * Unless a function says otherwise it may be called from any thread,
+ * including from inside a callback.
+ *
+ * Callback guarantees, per connection:
+ *   - callbacks of one connection never run concurrently, and run in order:
+ *     on_accept (or on_connect with IOCPNET_OK) first, then any number of
+ *     on_data / on_drain, then on_close exactly once;
+ *   - a connect that fails gets on_connect with the error and nothing else;
+ *   - on_close's reason is IOCPNET_OK when this side closed the connection
+ *     (iocpnet_close or iocpnet_port_destroy), IOCPNET_E_PEER_CLOSED on the
+ *     peer's orderly shutdown, IOCPNET_E_CONN_RESET on a reset,
+ *     IOCPNET_E_TIMEOUT on an idle timeout, IOCPNET_E_MESSAGE_TOO_LARGE when
+ *     the peer broke the framing limit;
+ *   - after on_close the id is dead: every call with it gives
+ *     IOCPNET_E_NOT_FOUND. Ids are never reused within a port.
+ *
+ * Errors. Every `int` result is IOCPNET_OK (0) or a negative IOCPNET_E_*
+ * code; iocpnet_strerror and iocpnet_err_name describe a code and
+ * iocpnet_last_error_message gives this thread's detail of its last failure.
+ */
+#ifndef IOCPNET_IOCPNET_H
+#define IOCPNET_IOCPNET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#  define IOCPNET_CALL __cdecl
+#  if defined(IOCPNET_BUILDING)
+#    define IOCPNET_API __declspec(dllexport)
+#  elif defined(IOCPNET_STATIC)
+#    define IOCPNET_API
+#  else
+#    define IOCPNET_API __declspec(dllimport)
+#  endif
+#else
+#  define IOCPNET_CALL
+#  if defined(IOCPNET_BUILDING) && defined(__GNUC__)
+#    define IOCPNET_API __attribute__((visibility("default")))
+#  else
+#    define IOCPNET_API
+#  endif
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- version */
+
+#define IOCPNET_VERSION_MAJOR 1
+#define IOCPNET_VERSION_MINOR 0
+#define IOCPNET_VERSION_PATCH 0
+
+/* (major << 16) | (minor << 8) | patch of the loaded library. Never fails. */
+IOCPNET_API uint32_t IOCPNET_CALL iocpnet_version(void);
+
+/* ----------------------------------------------------------------- errors */
+
+/* The one error table: XX(name, value, message). Values never change. */
+#define IOCPNET_ERRNO_MAP(XX)                                                  \
+    XX(INVALID_ARG, -1, "invalid argument")                                    \
+    XX(NO_MEMORY, -2, "out of memory")                                         \
+    XX(NOT_FOUND, -3, "unknown or already closed id")                          \
+    XX(WOULD_BLOCK, -4, "send queue full")                                     \
+    XX(ADDR_IN_USE, -5, "address already in use")                              \
+    XX(ADDR_INVALID, -6, "invalid or unresolvable address")                    \
+    XX(CONN_REFUSED, -7, "connection refused")                                 \
+    XX(CONN_RESET, -8, "connection reset by peer")                             \
+    XX(PEER_CLOSED, -9, "connection closed by peer")                           \
+    XX(TIMEOUT, -10, "timed out")                                              \
+    XX(SHUTTING_DOWN, -11, "port is shutting down")                            \
+    XX(IN_CALLBACK, -12, "not allowed inside a callback")                      \
+    XX(UNSUPPORTED, -13, "not supported here")                                 \
+    XX(LIMIT, -14, "limit reached")                                            \
+    XX(SYSTEM, -15, "system error")                                            \
+    XX(MESSAGE_TOO_LARGE, -16, "message larger than max_message_size")         \
+    XX(UNREACHABLE, -17, "network or host unreachable")
+
+enum {
+    IOCPNET_OK = 0,
+#define IOCPNET_XX_(name, value, msg) IOCPNET_E_##name = value,
+    IOCPNET_ERRNO_MAP(IOCPNET_XX_)
+#undef IOCPNET_XX_
+    IOCPNET_E_LAST_ = -18
+};
+
+/* "connection refused" for IOCPNET_E_CONN_REFUSED; "unknown error" for a
+ * value not in the table. The string is static. Never fails. */
+IOCPNET_API const char *IOCPNET_CALL iocpnet_strerror(int err);
+
+/* "IOCPNET_E_CONN_REFUSED" for IOCPNET_E_CONN_REFUSED, "IOCPNET_OK" for 0,
+ * "IOCPNET_E_UNKNOWN" otherwise. The string is static. Never fails. */
+IOCPNET_API const char *IOCPNET_CALL iocpnet_err_name(int err);
+
+/* Detail of the last failed call made by this thread (for example the
+ * system's message for IOCPNET_E_SYSTEM); "" when there is none. The string
+ * stays valid until this thread's next iocpnet call. */
+IOCPNET_API const char *IOCPNET_CALL iocpnet_last_error_message(void);
+
+/* ------------------------------------------------------------------ types */
+
+typedef struct iocpnet_port iocpnet_port; /* engine instance: completion port + workers */
+typedef uint64_t iocpnet_conn;            /* connection id; never reused in a port; 0 never valid */
+typedef uint64_t iocpnet_listener;        /* listener id; same rules */
+
+typedef enum iocpnet_backend {
+    IOCPNET_BACKEND_AUTO = 0,     /* Windows: IOCP; Linux: io_uring, else epoll */
+    IOCPNET_BACKEND_IOCP = 1,
+    IOCPNET_BACKEND_IO_URING = 2,
+    IOCPNET_BACKEND_EPOLL = 3
+} iocpnet_backend;
+
+enum { IOCPNET_CLOSE_GRACEFUL = 0, IOCPNET_CLOSE_ABORT = 1 };
+
+/* Message framing of a connection (iocpnet_conn_options.framing). */
+typedef enum iocpnet_framing {
+    IOCPNET_FRAMING_RAW = 0,           /* a byte stream: on_data gets what arrived */
+    IOCPNET_FRAMING_LENGTH_PREFIX = 1, /* 4-byte big-endian length, then payload */
+    IOCPNET_FRAMING_LINE = 2           /* lines ending in "\n" ("\r\n" accepted) */
+} iocpnet_framing;
+
+/* A uint32_t option set to this takes the port's (config) value. */
+#define IOCPNET_INHERIT 0xFFFFFFFFu
+
+/* Port configuration. Call iocpnet_config_init, then change fields. */
+typedef struct iocpnet_config {
+    uint32_t struct_size;          /* sizeof(iocpnet_config); set by iocpnet_config_init */
+    uint32_t worker_threads;       /* 0 = one per CPU core */
+    uint32_t backend;              /* iocpnet_backend; AUTO = best available */
+    uint32_t max_connections;      /* 0 = unlimited; beyond it new accepts are closed at once */
+    uint64_t max_send_queue_bytes; /* per connection; 0 = default (4 MiB) */
+    /* --- appended in 1.0 (issue: messages and timeouts) --- */
+    uint32_t idle_timeout_ms;      /* 0 = off; close with IOCPNET_E_TIMEOUT after no bytes received for this long */
+    uint32_t connect_timeout_ms;   /* 0 = off (the system's); on_connect(IOCPNET_E_TIMEOUT) after this long */
+    uint32_t tcp_nodelay;          /* 1 (default) = TCP_NODELAY on; 0 = Nagle on */
+    uint32_t keepalive_s;          /* 0 (default) = off; else TCP keepalive probes after this idle time */
+    /* new fields are only ever appended */
+} iocpnet_config;
+
+/* Fills *cfg with the defaults and sets struct_size. NULL is ignored. */
+IOCPNET_API void IOCPNET_CALL iocpnet_config_init(iocpnet_config *cfg);
+
+/* Per-listener or per-outgoing-connection options (iocpnet_listen_ex,
+ * iocpnet_connect_ex). Call iocpnet_conn_options_init, then change fields. */
+typedef struct iocpnet_conn_options {
+    uint32_t struct_size;          /* sizeof(iocpnet_conn_options); set by _init */
+    uint32_t framing;              /* iocpnet_framing; default RAW */
+    uint32_t max_message_size;     /* framed messages; 0 = default (1 MiB) */
+    uint32_t idle_timeout_ms;      /* IOCPNET_INHERIT (default) = the config's; 0 = off */
+    uint32_t connect_timeout_ms;   /* IOCPNET_INHERIT (default) = the config's; 0 = off */
+    uint32_t tcp_nodelay;          /* IOCPNET_INHERIT (default), 0 or 1 */
+    uint32_t keepalive_s;          /* IOCPNET_INHERIT (default), 0 = off, or seconds */
+    /* new fields are only ever appended */
+} iocpnet_conn_options;
+
+/* Fills *opt with the defaults and sets struct_size. NULL is ignored. */
+IOCPNET_API void IOCPNET_CALL iocpnet_conn_options_init(iocpnet_conn_options *opt);
+
+/* Callbacks run on the engine's worker threads. Any pointer may be NULL.
+ * A callback may call any iocpnet function except iocpnet_port_destroy on
+ * its own port. `data` in on_data is valid only during the call: with RAW
+ * framing it is whatever arrived, with other framings exactly one message
+ * (without its length header or line ending). */
+typedef struct iocpnet_callbacks {
+    uint32_t struct_size; /* sizeof(iocpnet_callbacks) */
+    void(IOCPNET_CALL *on_accept)(void *user, iocpnet_port *port, iocpnet_listener listener, iocpnet_conn conn);
+    void(IOCPNET_CALL *on_connect)(void *user, iocpnet_port *port, iocpnet_conn conn, int status);
+    void(IOCPNET_CALL *on_data)(void *user, iocpnet_port *port, iocpnet_conn conn, const uint8_t *data, size_t len);
+    /* the send queue fell to half of max_send_queue_bytes after a WOULD_BLOCK */
+    void(IOCPNET_CALL *on_drain)(void *user, iocpnet_port *port, iocpnet_conn conn);
+    void(IOCPNET_CALL *on_close)(void *user, iocpnet_port *port, iocpnet_conn conn, int reason);
+} iocpnet_callbacks;
+
+typedef struct iocpnet_stats {
+    uint32_t struct_size; /* caller sets sizeof(iocpnet_stats) */
+    uint32_t backend;     /* the backend in use, never AUTO */
+    uint64_t connections_open, connections_accepted, connections_connected, connections_closed;
+    uint64_t bytes_received, bytes_sent, send_queue_bytes;
+    /* new fields are only ever appended */
+} iocpnet_stats;
+
+/* ------------------------------------------------------------------- port */
+
+/* Creates a port and starts its worker threads.
+ * cfg may be NULL (defaults); its struct_size may be that of an older, smaller
+ * iocpnet_config. cbs may be NULL (no callbacks yet, see iocpnet_set_callbacks).
+ * `user` is passed to every callback.
+ * The environment variable IOCPNET_BACKEND=epoll|io_uring|iocp overrides AUTO.
+ * Errors: INVALID_ARG (out NULL, bad struct_size or backend value),
+ * UNSUPPORTED (the backend asked for does not exist or is refused here),
+ * NO_MEMORY, SYSTEM. */
+IOCPNET_API int IOCPNET_CALL iocpnet_port_create(const iocpnet_config *cfg, const iocpnet_callbacks *cbs,
+                                                 void *user, iocpnet_port **out);
+
+/* Stops the listeners, closes every connection (on_close fires once for each,
+ * reason IOCPNET_OK), waits for every operation in flight, joins the workers
+ * and frees the port. Callbacks still running on other threads finish first.
+ * Errors: INVALID_ARG (NULL), IN_CALLBACK (called from one of this port's
+ * worker threads, e.g. inside its callback: the port is left intact). */
+IOCPNET_API int IOCPNET_CALL iocpnet_port_destroy(iocpnet_port *port);
+
+/* Replaces the callbacks and user pointer; callbacks that start after the
+ * call see the new ones. cbs may be NULL (no callbacks).
+ * Errors: INVALID_ARG. */
+IOCPNET_API int IOCPNET_CALL iocpnet_set_callbacks(iocpnet_port *port, const iocpnet_callbacks *cbs, void *user);
+
+/* Runs fn(arg) once on one of the port's worker threads.
+ * Errors: INVALID_ARG, SHUTTING_DOWN (destroy has begun: fn will not run). */
+IOCPNET_API int IOCPNET_CALL iocpnet_post(iocpnet_port *port, void(IOCPNET_CALL *fn)(void *arg), void *arg);
+
+/* Copies the port's counters into *out, writing at most out->struct_size
+ * bytes. Errors: INVALID_ARG (NULL, struct_size below 8). */
+IOCPNET_API int IOCPNET_CALL iocpnet_get_stats(iocpnet_port *port, iocpnet_stats *out);
+
+/* -------------------------------------------------------------- listening */
+
+/* Listens on host:tcp_port ("0.0.0.0", "::" (IPv4 and IPv6), "127.0.0.1",
+ * "localhost", NULL = all IPv4 addresses); tcp_port 0 picks a free port (see
+ * iocpnet_listener_port). Accepted connections get on_accept, with RAW
+ * framing and the config's timeouts. Errors: INVALID_ARG, ADDR_INVALID,
+ * ADDR_IN_USE, SHUTTING_DOWN, SYSTEM. */
+IOCPNET_API int IOCPNET_CALL iocpnet_listen(iocpnet_port *port, const char *host, uint16_t tcp_port,
+                                            iocpnet_listener *out);
+
+/* As iocpnet_listen, with options for every connection it accepts.
+ * opt may be NULL (defaults). Errors: as iocpnet_listen. */
+IOCPNET_API int IOCPNET_CALL iocpnet_listen_ex(iocpnet_port *port, const char *host, uint16_t tcp_port,
+                                               const iocpnet_conn_options *opt, iocpnet_listener *out);
+
+/* The local TCP port a listener is bound to. Errors: INVALID_ARG, NOT_FOUND. */
+IOCPNET_API int IOCPNET_CALL iocpnet_listener_port(iocpnet_port *port, iocpnet_listener listener, uint16_t *out);
+
+/* Stops accepting on a listener; connections it accepted stay open.
+ * Errors: INVALID_ARG, NOT_FOUND. */
+IOCPNET_API int IOCPNET_CALL iocpnet_unlisten(iocpnet_port *port, iocpnet_listener listener);
+
+/* ------------------------------------------------------------ connections */
+
+/* Starts connecting to host:tcp_port (a name is resolved first, on the
+ * calling thread). Returns the new id at once; on_connect reports the
+ * outcome (IOCPNET_OK, CONN_REFUSED, TIMEOUT, UNREACHABLE, ...). Bytes sent
+ * before on_connect are queued. Errors: INVALID_ARG, ADDR_INVALID, LIMIT
+ * (max_connections), SHUTTING_DOWN, SYSTEM. */
+IOCPNET_API int IOCPNET_CALL iocpnet_connect(iocpnet_port *port, const char *host, uint16_t tcp_port,
+                                             iocpnet_conn *out);
+
+/* As iocpnet_connect, with options. opt may be NULL. */
+IOCPNET_API int IOCPNET_CALL iocpnet_connect_ex(iocpnet_port *port, const char *host, uint16_t tcp_port,
+                                                const iocpnet_conn_options *opt, iocpnet_conn *out);
+
+/* Copies len bytes into the connection's send queue and returns at once.
+ * Bytes sent on one connection arrive complete and in order. With LENGTH_PREFIX
+ * framing the call adds the 4-byte header, with LINE framing a "\n".
+ * Errors: INVALID_ARG (port NULL, data NULL with len > 0), NOT_FOUND (unknown,
+ * closing or closed id), WOULD_BLOCK (the queue would exceed
+ * max_send_queue_bytes: nothing was queued, on_drain follows once it is down
+ * to half), LIMIT (len alone exceeds max_send_queue_bytes, or a framed
+ * message exceeds max_message_size), NO_MEMORY. */
+IOCPNET_API int IOCPNET_CALL iocpnet_send(iocpnet_port *port, iocpnet_conn conn, const void *data, size_t len);
+
+/* Sends one payload to many connections sharing one reference-counted copy,
+ * freed when the last receiver's send completes. A receiver that is unknown,
+ * closed or full is skipped; *queued (may be NULL) is how many got it.
+ * Errors: INVALID_ARG (port NULL, conns NULL with count > 0, data NULL with
+ * len > 0), NO_MEMORY. Skipped receivers are not errors. */
+IOCPNET_API int IOCPNET_CALL iocpnet_send_many(iocpnet_port *port, const iocpnet_conn *conns, size_t count,
+                                               const void *data, size_t len, size_t *queued);
+
+/* Closes a connection. GRACEFUL sends what is queued, then shuts down the
+ * write side; ABORT drops the queue and resets. Either way no callback but
+ * on_close (reason IOCPNET_OK) follows, and later calls with the id give
+ * NOT_FOUND. Errors: INVALID_ARG (bad mode), NOT_FOUND. */
+IOCPNET_API int IOCPNET_CALL iocpnet_close(iocpnet_port *port, iocpnet_conn conn, int mode);
+
+/* Attaches an application pointer to a connection / reads it back (NULL if
+ * never set). Errors: INVALID_ARG, NOT_FOUND. */
+IOCPNET_API int IOCPNET_CALL iocpnet_conn_set_user(iocpnet_port *port, iocpnet_conn conn, void *user);
+IOCPNET_API int IOCPNET_CALL iocpnet_conn_get_user(iocpnet_port *port, iocpnet_conn conn, void **out);
+
+/* Buffer size that fits any address text, with its NUL. */
+#define IOCPNET_ADDRSTRLEN 64
+
+/* The peer's / the local address as text: "127.0.0.1:9034", "[::1]:9034".
+ * Writes a NUL-terminated string into buf. Errors: INVALID_ARG, NOT_FOUND,
+ * LIMIT (buflen too small), SYSTEM (not connected yet). */
+IOCPNET_API int IOCPNET_CALL iocpnet_conn_peer_address(iocpnet_port *port, iocpnet_conn conn, char *buf,
+                                                       size_t buflen);
+IOCPNET_API int IOCPNET_CALL iocpnet_conn_local_address(iocpnet_port *port, iocpnet_conn conn, char *buf,
+                                                        size_t buflen);
+
+/* -------------------------------------------------------------------- log */
+
+enum { IOCPNET_LOG_ERROR = 0, IOCPNET_LOG_WARN = 1, IOCPNET_LOG_INFO = 2, IOCPNET_LOG_DEBUG = 3 };
+
+typedef void(IOCPNET_CALL *iocpnet_log_fn)(void *user, uint32_t level, const char *message);
+
+/* Sets the process-wide log hook: messages at `level` or more severe go to
+ * fn, from whatever thread logs them. fn NULL turns logging off (the
+ * default: the library prints nothing by itself). Errors: INVALID_ARG
+ * (level above IOCPNET_LOG_DEBUG). */
+IOCPNET_API int IOCPNET_CALL iocpnet_set_log(uint32_t level, iocpnet_log_fn fn, void *user);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* IOCPNET_IOCPNET_H */

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian 12 machine lacks for building and testing iocpnet.
+set -euo pipefail
+pkgs=(build-essential cmake ninja-build pkg-config python3 liburing-dev catch2 swig libuv1-dev libasio-dev
+      g++-mingw-w64-x86-64 wine64 junit5 clang default-jdk-headless)
+missing=()
+for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
+if ((${#missing[@]})); then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
