@@ -179,6 +179,12 @@ typedef struct iocpnet_callbacks {
     /* the send queue fell to half of max_send_queue_bytes after a WOULD_BLOCK */
     void(IOCPNET_CALL *on_drain)(void *user, iocpnet_port *port, iocpnet_conn conn);
     void(IOCPNET_CALL *on_close)(void *user, iocpnet_port *port, iocpnet_conn conn, int reason);
+    /* --- appended in 1.0 (issue: messages) --- */
+    /* The peer broke the framing (err: IOCPNET_E_MESSAGE_TOO_LARGE). The
+     * connection is still open during this call, so a last reply may be sent;
+     * then the engine stops reading, flushes the queue, closes gracefully and
+     * on_close follows with err as its reason. */
+    void(IOCPNET_CALL *on_framing_error)(void *user, iocpnet_port *port, iocpnet_conn conn, int err);
 } iocpnet_callbacks;
 
 typedef struct iocpnet_stats {
@@ -261,7 +267,8 @@ IOCPNET_API int IOCPNET_CALL iocpnet_connect_ex(iocpnet_port *port, const char *
 /* Copies len bytes into the connection's send queue and returns at once.
  * Bytes sent on one connection arrive complete and in order. With LENGTH_PREFIX
  * framing the call adds the 4-byte header, with LINE framing a "\n".
- * Errors: INVALID_ARG (port NULL, data NULL with len > 0), NOT_FOUND (unknown,
+ * Errors: INVALID_ARG (port NULL, data NULL with len > 0, a "\n" inside a
+ * LINE-framed message), NOT_FOUND (unknown,
  * closing or closed id), WOULD_BLOCK (the queue would exceed
  * max_send_queue_bytes: nothing was queued, on_drain follows once it is down
  * to half), LIMIT (len alone exceeds max_send_queue_bytes, or a framed
