@@ -1,0 +1,126 @@
+// The epoll backend: the Linux fallback where io_uring is refused. It turns
+// readiness into completions: it waits for readiness, performs the
+// recv/send/accept/connect itself and reports the result as a Completion.
+//
+// One epoll set + one eventfd per worker. A socket is touched only by its
+// owner worker's thread (any_thread_submit() == false), except release(),
+// which the contract allows from any thread once nothing is pending on it;
+// the backend keeps a socket registered in epoll only while an operation is
+// pending, so a released socket can never show up in an epoll_wait result.
+// The set is level-triggered: readiness that is not consumed in one wait()
+// (no room in `out`, no free recv buffer) is simply reported again.
+#pragma once
+#include "backend.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <climits>
+#include <sys/uio.h>
+#include <vector>
+
+namespace iocpnet {
+
+using EpollClock = std::chrono::steady_clock;
+
+struct EpollSock : BSock {
+    uint32_t interest = 0;     // events currently registered (0 = not in the set)
+    bool recv_armed = false;
+    bool accept_armed = false;
+    bool accept_paused = false; // EMFILE/ENFILE: not polled until resume_at
+    bool connecting = false;    // non-blocking connect in progress
+    bool send_waiting = false;  // a send waits for writability
+    const IoVec *send_iov = nullptr; // owned by the core until the completion
+    unsigned send_n = 0;
+    EpollClock::time_point resume_at{};
+};
+
+// Receive buffers of one worker: allocated on demand up to a fixed cap so a
+// burst cannot grow memory without bound; a socket whose data finds no free
+// buffer simply stays readable until the next round.
+class EpollBufPool {
+  public:
+    static constexpr size_t kSize = 64 * 1024;
+    static constexpr uint32_t kMax = 512; // 32 MiB per worker at most
+    ~EpollBufPool();
+    // A free buffer index, or -1 when all kMax are in use (or malloc failed).
+    int get();
+    void put(uint32_t idx) { free_.push_back(idx); }
+    uint8_t *data(uint32_t idx) const { return bufs_[idx]; }
+    uint32_t in_use() const { return count_ - uint32_t(free_.size()); }
+
+  private:
+    uint8_t *bufs_[kMax] = {};
+    uint32_t count_ = 0;
+    std::vector<uint32_t> free_;
+};
+
+struct EpollWorker {
+    unsigned index = 0;
+    int epfd = -1;
+    int efd = -1;                          // eventfd for wake()
+    std::atomic<bool> wake_pending{false}; // coalesces wakes: one eventfd write per wait round
+    // Completions made outside wait() (immediate send results, cancels);
+    // wait() returns them before anything new.
+    std::vector<Completion> ready;
+    size_t ready_head = 0;
+    std::vector<EpollSock *> paused; // listeners resting after EMFILE/ENFILE
+    EpollBufPool pool;
+    iovec iov[IOV_MAX]; // scratch for sendmsg
+    ~EpollWorker();
+};
+
+class EpollBackend final : public Backend {
+  public:
+    explicit EpollBackend(unsigned workers);
+    ~EpollBackend() override;
+    int init(); // creates the epoll sets and eventfds; IOCPNET_OK or an error
+
+    uint32_t kind() const override;
+    bool any_thread_submit() const override { return false; }
+
+    int listen(const Addr &a, int backlog, BSock **out) override;
+    int open_stream(const Addr &a, BSock **out) override;
+    void wake(unsigned w) override;
+    void release(BSock *s) override;
+
+    void accept(BSock *listener) override;
+    void connect(BSock *s, const Addr &peer) override;
+    void recv(BSock *s) override;
+    void recv_done(const Completion &c) override;
+    void send(BSock *s, const IoVec *iov, unsigned n) override;
+    void cancel(BSock *s) override;
+
+    int wait(unsigned w, Completion *out, unsigned max, int timeout_ms) override;
+
+  private:
+    // A bounded output array for one wait(): events are consumed only while
+    // there is room, so nothing made from readiness ever overflows.
+    struct Out {
+        Completion *c;
+        unsigned n, max;
+        bool room() const { return n < max; }
+        void put(const Completion &x) { c[n++] = x; }
+    };
+
+    EpollWorker &owner(const EpollSock *s) { return *workers_[s->worker]; }
+    static Completion make(Op op, bool done, int res, EpollSock *s);
+    void queue(EpollSock *s, const Completion &c); // onto the owner's ready list
+    // Brings the registered interest in line with the pending operations;
+    // on failure every pending operation completes with the error.
+    void update_interest(EpollSock *s);
+    void fail_pending(EpollSock *s, int res);
+
+    // Readiness handlers (epoll_ops.cpp); each adds at most what fits in o.
+    void on_event(EpollWorker &w, EpollSock *s, uint32_t ev, Out &o);
+    bool try_send(EpollWorker &w, EpollSock *s, Completion *c); // false: EAGAIN
+    void do_recv(EpollWorker &w, EpollSock *s, Out &o);
+    void do_accept(EpollWorker &w, EpollSock *s, Out &o);
+    void finish_connect(EpollSock *s, uint32_t ev, Out &o);
+    void resume_paused(EpollWorker &w, int *timeout_ms);
+
+    unsigned nworkers_;
+    std::vector<std::unique_ptr<EpollWorker>> workers_;
+};
+
+} // namespace iocpnet

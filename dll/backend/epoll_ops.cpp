@@ -1,0 +1,258 @@
+// The epoll backend's operations: socket creation and release, the submit
+// calls, and the readiness handlers that perform the I/O and make the
+// completions. Submit calls never deliver inline: what they finish at once
+// goes onto the owner's ready list for the next wait().
+#include "epoll_backend.hpp"
+#include "../errors.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <netinet/in.h>
+#include <new>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace iocpnet {
+
+namespace {
+constexpr int kAcceptBatch = 32;                        // accepts per listener per wait round
+constexpr auto kAcceptPause = std::chrono::milliseconds(100); // rest after EMFILE/ENFILE
+
+int new_socket(int family, int *fd) {
+    if (family != AF_INET && family != AF_INET6)
+        return fail(IOCPNET_E_ADDR_INVALID, "address family %d is not IPv4 or IPv6", family);
+    *fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (*fd < 0) return fail(net_error(errno), "socket: %s", strerror(errno));
+    return IOCPNET_OK;
+}
+
+int wrap(int fd, BSock **out) {
+    auto *s = new (std::nothrow) EpollSock;
+    if (!s) {
+        close(fd);
+        return fail(IOCPNET_E_NO_MEMORY, "out of memory for a socket");
+    }
+    s->fd = fd;
+    *out = s;
+    return IOCPNET_OK;
+}
+
+// accept(2): these are the peer's network errors passed on by Linux; the
+// listener itself is fine, so the loop goes on.
+bool accept_retry(int e) {
+    switch (e) {
+    case EINTR: case ECONNABORTED: case EPROTO: case EPERM: case ENETDOWN: case ENOPROTOOPT:
+    case EHOSTDOWN: case ENONET: case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH:
+        return true;
+    default:
+        return false;
+    }
+}
+} // namespace
+
+// ---------------------------------------------------------------- any thread
+
+int EpollBackend::listen(const Addr &a, int backlog, BSock **out) {
+    int fd;
+    int rc = new_socket(a.family(), &fd);
+    if (rc != IOCPNET_OK) return rc;
+    int one = 1, zero = 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (a.family() == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    if (bind(fd, reinterpret_cast<const sockaddr *>(a.bytes), a.len) != 0) {
+        int e = errno;
+        close(fd);
+        return fail(net_error(e), "bind: %s", strerror(e));
+    }
+    if (::listen(fd, backlog > 0 ? backlog : SOMAXCONN) != 0) {
+        int e = errno;
+        close(fd);
+        return fail(net_error(e), "listen: %s", strerror(e));
+    }
+    return wrap(fd, out);
+}
+
+int EpollBackend::open_stream(const Addr &a, BSock **out) {
+    int fd;
+    int rc = new_socket(a.family(), &fd);
+    if (rc != IOCPNET_OK) return rc;
+    return wrap(fd, out);
+}
+
+void EpollBackend::release(BSock *bs) {
+    auto *s = static_cast<EpollSock *>(bs);
+    if (!s) return;
+    // Nothing is pending, so the socket is normally out of the set already.
+    if (s->interest && s->worker < nworkers_)
+        epoll_ctl(workers_[s->worker]->epfd, EPOLL_CTL_DEL, int(s->fd), nullptr);
+    if (s->fd != kNoSock) close(int(s->fd));
+    delete s;
+}
+
+// ---------------------------------------------------------------- owner
+
+void EpollBackend::accept(BSock *bs) {
+    auto *s = static_cast<EpollSock *>(bs);
+    s->accept_armed = true;
+    update_interest(s);
+}
+
+void EpollBackend::connect(BSock *bs, const Addr &peer) {
+    auto *s = static_cast<EpollSock *>(bs);
+    int rc = ::connect(int(s->fd), reinterpret_cast<const sockaddr *>(peer.bytes), peer.len);
+    // EINTR: the connection is still being set up asynchronously (POSIX).
+    if (rc != 0 && (errno == EINPROGRESS || errno == EINTR)) {
+        s->connecting = true;
+        update_interest(s);
+        return;
+    }
+    queue(s, make(Op::connect, true, rc == 0 ? 0 : net_error(errno), s));
+}
+
+void EpollBackend::recv(BSock *bs) {
+    auto *s = static_cast<EpollSock *>(bs);
+    s->recv_armed = true;
+    update_interest(s);
+}
+
+void EpollBackend::recv_done(const Completion &c) {
+    if (c.op != Op::recv || c.buf == UINT32_MAX) return;
+    unsigned w = c.buf >> 16;
+    if (w < nworkers_) workers_[w]->pool.put(c.buf & 0xffff);
+}
+
+void EpollBackend::send(BSock *bs, const IoVec *iov, unsigned n) {
+    auto *s = static_cast<EpollSock *>(bs);
+    s->send_iov = iov;
+    s->send_n = n;
+    Completion c;
+    if (try_send(owner(s), s, &c)) {
+        queue(s, c);
+        return;
+    }
+    s->send_waiting = true;
+    update_interest(s);
+}
+
+void EpollBackend::cancel(BSock *bs) {
+    auto *s = static_cast<EpollSock *>(bs);
+    fail_pending(s, IOCPNET_E_SHUTTING_DOWN);
+    update_interest(s); // nothing pending: leaves the set
+}
+
+// ---------------------------------------------------------------- readiness
+
+bool EpollBackend::try_send(EpollWorker &w, EpollSock *s, Completion *c) {
+    // At most IOV_MAX vectors and INT_MAX bytes per call: the result must fit
+    // in Completion::res; a short write is reported and the core sends the rest.
+    unsigned n = s->send_n < IOV_MAX ? s->send_n : IOV_MAX;
+    size_t total = 0;
+    unsigned used = 0;
+    for (; used < n && total < size_t(INT_MAX); used++) {
+        size_t len = s->send_iov[used].len;
+        if (len > size_t(INT_MAX) - total) len = size_t(INT_MAX) - total;
+        w.iov[used].iov_base = const_cast<void *>(s->send_iov[used].base);
+        w.iov[used].iov_len = len;
+        total += len;
+    }
+    ssize_t r = 0; // nothing to write completes with 0 bytes
+    if (total > 0) {
+        msghdr m{};
+        m.msg_iov = w.iov;
+        m.msg_iovlen = used;
+        do r = sendmsg(int(s->fd), &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+        while (r < 0 && errno == EINTR);
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+    }
+    *c = make(Op::send, true, r >= 0 ? int(r) : net_error(errno), s);
+    s->send_iov = nullptr;
+    s->send_n = 0;
+    return true;
+}
+
+void EpollBackend::finish_connect(EpollSock *s, uint32_t ev, Out &o) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(int(s->fd), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    // A hang-up without writability and without a recorded error: the
+    // connection did not come up.
+    if (err == 0 && !(ev & EPOLLOUT)) err = ECONNRESET;
+    s->connecting = false;
+    o.put(make(Op::connect, true, err ? net_error(err) : 0, s));
+}
+
+void EpollBackend::do_recv(EpollWorker &w, EpollSock *s, Out &o) {
+    int idx = w.pool.get();
+    if (idx < 0) return; // no buffer free: level-triggered, it comes back next round
+    uint8_t *b = w.pool.data(uint32_t(idx));
+    ssize_t r;
+    do r = ::recv(int(s->fd), b, EpollBufPool::kSize, 0);
+    while (r < 0 && errno == EINTR);
+    int e = errno;
+    if (r > 0) {
+        Completion c = make(Op::recv, false, int(r), s);
+        c.data = b;
+        c.buf = (w.index << 16) | uint32_t(idx);
+        o.put(c);
+        return;
+    }
+    w.pool.put(uint32_t(idx));
+    if (r < 0 && (e == EAGAIN || e == EWOULDBLOCK)) return; // spurious readiness
+    s->recv_armed = false;
+    o.put(make(Op::recv, true, r == 0 ? 0 : net_error(e), s));
+}
+
+void EpollBackend::do_accept(EpollWorker &w, EpollSock *s, Out &o) {
+    for (int i = 0; i < kAcceptBatch && o.room(); i++) {
+        int fd = accept4(int(s->fd), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            auto *ns = new (std::nothrow) EpollSock;
+            if (!ns) {
+                close(fd);
+                o.put(make(Op::accept, false, IOCPNET_E_NO_MEMORY, s));
+                return;
+            }
+            ns->fd = fd;
+            Completion c = make(Op::accept, false, 0, s);
+            c.accepted = ns;
+            o.put(c);
+            continue;
+        }
+        int e = errno;
+        if (e == EAGAIN || e == EWOULDBLOCK) return;
+        if (accept_retry(e)) continue;
+        if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+            // Out of descriptors: the pending connection stays in the backlog
+            // and the listener stays readable, so stop polling it for a while
+            // instead of spinning; the core may free descriptors meanwhile.
+            o.put(make(Op::accept, false, net_error(e), s));
+            s->accept_paused = true;
+            s->resume_at = EpollClock::now() + kAcceptPause;
+            w.paused.push_back(s);
+            return; // on_event drops EPOLLIN from the interest
+        }
+        s->accept_armed = false;
+        o.put(make(Op::accept, true, net_error(e), s));
+        return;
+    }
+}
+
+void EpollBackend::on_event(EpollWorker &w, EpollSock *s, uint32_t ev, Out &o) {
+    const uint32_t bad = EPOLLERR | EPOLLHUP;
+    if (s->connecting && (ev & (EPOLLOUT | bad)) && o.room()) finish_connect(s, ev, o);
+    if (s->send_waiting && (ev & (EPOLLOUT | bad)) && o.room()) {
+        Completion c;
+        if (try_send(w, s, &c)) {
+            s->send_waiting = false;
+            o.put(c);
+        }
+    }
+    // HUP/ERR/RDHUP go through a read too: it returns the remaining bytes,
+    // then 0 or the error, which ends the recv.
+    if (s->recv_armed && (ev & (EPOLLIN | EPOLLRDHUP | bad)) && o.room()) do_recv(w, s, o);
+    if (s->accept_armed && !s->accept_paused && (ev & (EPOLLIN | bad))) do_accept(w, s, o);
+    update_interest(s);
+}
+
+} // namespace iocpnet
