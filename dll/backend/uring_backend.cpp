@@ -1,0 +1,311 @@
+// io_uring backend, part 1: feature probe, ring and buffer-ring set-up,
+// sockets, wake() and wait(). The operations are in uring_ops.cpp.
+#include "uring_backend.hpp"
+#include "../errors.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <new>
+#include <netinet/in.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace iocpnet {
+
+int64_t uring_now_ms() {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+// ---------------------------------------------------------------- BufRing
+
+int BufRing::setup(io_uring *ring, unsigned n, unsigned sz, uint16_t bgid) {
+    long page = sysconf(_SC_PAGESIZE);
+    ring_bytes = (size_t(n) * sizeof(io_uring_buf) + page - 1) / page * page;
+    void *r = mmap(nullptr, ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    if (r == MAP_FAILED) return -errno;
+    // The buffers themselves: untouched pages cost nothing until a recv lands there.
+    void *m = mmap(nullptr, size_t(n) * sz, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    if (m == MAP_FAILED) {
+        int e = errno;
+        munmap(r, ring_bytes);
+        return -e;
+    }
+    br = static_cast<io_uring_buf_ring *>(r);
+    mem = static_cast<uint8_t *>(m);
+    entries = n;
+    size = sz;
+    io_uring_buf_ring_init(br);
+    io_uring_buf_reg reg{};
+    reg.ring_addr = uintptr_t(br);
+    reg.ring_entries = n;
+    reg.bgid = bgid;
+    int rc = io_uring_register_buf_ring(ring, &reg, 0);
+    if (rc < 0) {
+        munmap(mem, size_t(n) * sz);
+        munmap(br, ring_bytes);
+        br = nullptr;
+        mem = nullptr;
+        return rc;
+    }
+    for (unsigned i = 0; i < n; i++) io_uring_buf_ring_add(br, addr(i), sz, uint16_t(i), io_uring_buf_ring_mask(n), int(i));
+    io_uring_buf_ring_advance(br, int(n));
+    return 0;
+}
+
+// After io_uring_queue_exit: the kernel dropped the registration with the ring.
+void BufRing::destroy(io_uring *, uint16_t) {
+    if (mem) munmap(mem, size_t(entries) * size);
+    if (br) munmap(br, ring_bytes);
+    mem = nullptr;
+    br = nullptr;
+}
+
+void BufRing::give_back(unsigned bid) {
+    io_uring_buf_ring_add(br, addr(bid), size, uint16_t(bid), io_uring_buf_ring_mask(entries), 0);
+    io_uring_buf_ring_advance(br, 1);
+}
+
+// ------------------------------------------------------------------ probe
+
+// A throwaway ring on the caller's thread: the real rings are created
+// disabled and cannot run a test request. Checks the features we rely on
+// (extended wait argument, provided buffer rings, multishot recv — which
+// implies multishot accept) with a real request on a socketpair.
+int uring_probe() {
+    io_uring ring;
+    io_uring_params p{};
+    int rc = io_uring_queue_init_params(8, &ring, &p);
+    if (rc < 0) return fail(IOCPNET_E_UNSUPPORTED, "io_uring_setup: %s", strerror(-rc));
+    int result = IOCPNET_OK;
+    BufRing bufs;
+    int sv[2] = {-1, -1};
+    if (!(p.features & IORING_FEAT_EXT_ARG) || !(p.features & IORING_FEAT_NODROP)) {
+        result = fail(IOCPNET_E_UNSUPPORTED, "io_uring lacks EXT_ARG/NODROP (kernel older than 5.11)");
+    } else if ((rc = bufs.setup(&ring, 8, 64, 0)) < 0) {
+        result = fail(IOCPNET_E_UNSUPPORTED, "io_uring provided buffer rings: %s", strerror(-rc));
+    } else if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        result = fail(IOCPNET_E_SYSTEM, "socketpair: %s", strerror(errno));
+    } else {
+        io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+        io_uring_prep_recv_multishot(sqe, sv[0], nullptr, 0, 0);
+        sqe->flags |= IOSQE_BUFFER_SELECT;
+        sqe->buf_group = 0;
+        io_uring_submit(&ring);
+        if (write(sv[1], "x", 1) != 1) result = fail(IOCPNET_E_SYSTEM, "probe write: %s", strerror(errno));
+        io_uring_cqe *cqe = nullptr;
+        __kernel_timespec ts{1, 0};
+        if (result == IOCPNET_OK) {
+            rc = io_uring_wait_cqe_timeout(&ring, &cqe, &ts);
+            if (rc < 0)
+                result = fail(IOCPNET_E_UNSUPPORTED, "io_uring multishot recv probe: %s", strerror(-rc));
+            else if (cqe->res != 1 || !(cqe->flags & IORING_CQE_F_MORE) || !(cqe->flags & IORING_CQE_F_BUFFER))
+                result = fail(IOCPNET_E_UNSUPPORTED, "io_uring multishot recv unsupported (res %d flags %#x)",
+                              cqe->res, cqe->flags);
+        }
+    }
+    io_uring_queue_exit(&ring); // cancels the multishot recv
+    bufs.destroy(nullptr, 0);
+    if (sv[0] >= 0) close(sv[0]);
+    if (sv[1] >= 0) close(sv[1]);
+    return result;
+}
+
+// ------------------------------------------------------------- the rings
+
+UringBackend::UringBackend(unsigned workers) : nworkers_(workers) {}
+
+int UringBackend::init() {
+    workers_.reset(new (std::nothrow) Worker[nworkers_]);
+    if (!workers_) return fail(IOCPNET_E_NO_MEMORY, "io_uring workers");
+    for (unsigned i = 0; i < nworkers_; i++) {
+        Worker &w = workers_[i];
+        // One issuer per ring with deferred task work suits one ring per
+        // thread; the ring starts disabled because SINGLE_ISSUER binds it to
+        // the thread that enables it — the worker, not this one.
+        io_uring_params p{};
+        p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED |
+                  IORING_SETUP_CQSIZE;
+        p.cq_entries = kCqEntries;
+        int rc = io_uring_queue_init_params(kSqEntries, &w.ring, &p);
+        w.disabled_flag = rc == 0;
+        if (rc == -EINVAL) { // kernel before 6.1: plain ring
+            p = io_uring_params{};
+            p.flags = IORING_SETUP_CQSIZE;
+            p.cq_entries = kCqEntries;
+            rc = io_uring_queue_init_params(kSqEntries, &w.ring, &p);
+        }
+        if (rc < 0) return fail(IOCPNET_E_UNSUPPORTED, "io_uring_queue_init: %s", strerror(-rc));
+        w.ring_ok = true;
+        w.enabled = !w.disabled_flag;
+        // Blocking on purpose: io_uring answers a READ on an O_NONBLOCK file
+        // with -EAGAIN instead of waiting.
+        w.efd = eventfd(0, EFD_CLOEXEC);
+        if (w.efd < 0) return fail(IOCPNET_E_SYSTEM, "eventfd: %s", strerror(errno));
+        rc = w.bufs.setup(&w.ring, kBufCount, kBufSize, kBgid);
+        if (rc < 0) return fail(IOCPNET_E_UNSUPPORTED, "io_uring buffer ring: %s", strerror(-rc));
+    }
+    return IOCPNET_OK;
+}
+
+UringBackend::~UringBackend() {
+    if (!workers_) return;
+    for (unsigned i = 0; i < nworkers_; i++) {
+        Worker &w = workers_[i];
+        if (w.ring_ok) io_uring_queue_exit(&w.ring);
+        w.bufs.destroy(nullptr, kBgid);
+        if (w.efd >= 0) close(w.efd);
+    }
+}
+
+uint32_t UringBackend::kind() const { return IOCPNET_BACKEND_IO_URING; }
+
+// On the worker's thread only: with SINGLE_ISSUER that thread becomes the
+// ring's submitter.
+void UringBackend::ensure_enabled(Worker &w) {
+    if (w.enabled) return;
+    w.enabled = true;
+    int rc = io_uring_enable_rings(&w.ring);
+    if (rc < 0) log(IOCPNET_LOG_ERROR, "io_uring_enable_rings: %s", strerror(-rc));
+    arm_wake(w);
+}
+
+io_uring_sqe *UringBackend::get_sqe(Worker &w) {
+    ensure_enabled(w);
+    for (int attempt = 0; attempt < 8; attempt++) {
+        if (io_uring_sqe *sqe = io_uring_get_sqe(&w.ring)) return sqe;
+        // SQ full: hand it to the kernel; if the kernel pushes back (CQ
+        // overflow on old kernels), flush completions first.
+        int rc = io_uring_submit(&w.ring);
+        if (rc <= 0) io_uring_get_events(&w.ring);
+    }
+    log(IOCPNET_LOG_ERROR, "io_uring: no submission queue entry available");
+    return nullptr;
+}
+
+void UringBackend::arm_wake(Worker &w) {
+    io_uring_sqe *sqe = io_uring_get_sqe(&w.ring);
+    if (!sqe) {
+        io_uring_submit(&w.ring);
+        sqe = io_uring_get_sqe(&w.ring);
+    }
+    if (!sqe) return; // re-armed by the next wake CQE never comes: logged by get_sqe's callers
+    io_uring_prep_read(sqe, w.efd, &w.efd_val, sizeof w.efd_val, 0);
+    io_uring_sqe_set_data64(sqe, kTagWake);
+}
+
+void UringBackend::wake(unsigned wi) {
+    if (wi >= nworkers_) return;
+    Worker &w = workers_[wi];
+    // Coalesced: one write until the worker has consumed it. A wake that
+    // finds the flag set happened before the worker's wait() returns.
+    if (w.wake_pending.exchange(true)) return;
+    uint64_t one = 1;
+    ssize_t r = write(w.efd, &one, sizeof one);
+    (void)r;
+}
+
+// --------------------------------------------------------------- sockets
+
+static int make_socket(int family, int *out) {
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return fail(errno == EAFNOSUPPORT ? IOCPNET_E_ADDR_INVALID : IOCPNET_E_SYSTEM, "socket: %s",
+                            strerror(errno));
+    *out = fd;
+    return IOCPNET_OK;
+}
+
+int UringBackend::listen(const Addr &a, int backlog, BSock **out) {
+    int fd;
+    if (int rc = make_socket(a.family(), &fd)) return rc;
+    int on = 1, off = 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (a.family() == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+    if (bind(fd, reinterpret_cast<const sockaddr *>(a.bytes), a.len) != 0) {
+        int e = errno;
+        close(fd);
+        return fail(net_error(e), "bind: %s", strerror(e));
+    }
+    if (::listen(fd, backlog > 0 ? backlog : SOMAXCONN) != 0) {
+        int e = errno;
+        close(fd);
+        return fail(net_error(e), "listen: %s", strerror(e));
+    }
+    auto *s = new (std::nothrow) UringSock;
+    if (!s) {
+        close(fd);
+        return fail(IOCPNET_E_NO_MEMORY, "listener state");
+    }
+    s->fd = fd;
+    *out = s;
+    return IOCPNET_OK;
+}
+
+int UringBackend::open_stream(const Addr &a, BSock **out) {
+    int fd;
+    if (int rc = make_socket(a.family(), &fd)) return rc;
+    auto *s = new (std::nothrow) UringSock;
+    if (!s) {
+        close(fd);
+        return fail(IOCPNET_E_NO_MEMORY, "socket state");
+    }
+    s->fd = fd;
+    *out = s;
+    return IOCPNET_OK;
+}
+
+void UringBackend::release(BSock *b) {
+    if (!b) return;
+    if (b->fd >= 0) close(int(b->fd));
+    delete static_cast<UringSock *>(b);
+}
+
+// ------------------------------------------------------------------ wait
+
+int UringBackend::wait(unsigned wi, Completion *out, unsigned max, int timeout_ms) {
+    if (wi >= nworkers_ || !out || max == 0) return 0;
+    Worker &w = workers_[wi];
+    ensure_enabled(w);
+    unsigned n = 0;
+    while (n < max && take_synth(w, &out[n])) n++;
+    timeout_ms = unpark_accept(w, timeout_ms);
+    io_uring_cqe *cqe = nullptr;
+    int rc;
+    if (n > 0 || timeout_ms == 0 || io_uring_cq_ready(&w.ring) > 0) {
+        rc = io_uring_submit_and_get_events(&w.ring); // submits, runs deferred work, never blocks
+    } else if (timeout_ms < 0) {
+        rc = io_uring_submit_and_wait_timeout(&w.ring, &cqe, 1, nullptr, nullptr);
+    } else {
+        __kernel_timespec ts{timeout_ms / 1000, (timeout_ms % 1000) * 1000000LL};
+        rc = io_uring_submit_and_wait_timeout(&w.ring, &cqe, 1, &ts, nullptr);
+    }
+    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
+        log(IOCPNET_LOG_WARN, "io_uring wait: %s", strerror(-rc));
+    // Harvest at most what fits; the rest stays in the CQ for the next call.
+    while (n < max && io_uring_peek_cqe(&w.ring, &cqe) == 0 && cqe) {
+        bool has = on_cqe(w, cqe, &out[n]);
+        io_uring_cqe_seen(&w.ring, cqe);
+        if (has) n++;
+    }
+    while (n < max && take_synth(w, &out[n])) n++;
+    return int(n);
+}
+
+int uring_create(unsigned workers, std::unique_ptr<Backend> *out) {
+    if (!out) return fail(IOCPNET_E_INVALID_ARG, "uring_create: out is NULL");
+    try {
+        if (int rc = uring_probe()) return rc;
+        std::unique_ptr<UringBackend> b(new (std::nothrow) UringBackend(workers ? workers : 1));
+        if (!b) return fail(IOCPNET_E_NO_MEMORY, "io_uring backend");
+        if (int rc = b->init()) return rc;
+        *out = std::move(b);
+        return IOCPNET_OK;
+    } catch (...) {
+        return fail(IOCPNET_E_NO_MEMORY, "io_uring backend set-up");
+    }
+}
+
+} // namespace iocpnet

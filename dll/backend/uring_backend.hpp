@@ -1,0 +1,154 @@
+// The io_uring backend: one ring per worker, multishot accept and recv into
+// a per-worker provided-buffer ring, sendmsg, connect, cancel by fd, and an
+// eventfd read for wake(). Internal to uring_*.cpp.
+#pragma once
+#include "backend.hpp"
+
+#include <liburing.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+namespace iocpnet {
+
+// user_data = UringSock pointer | tag (the state is 8-byte aligned). Tags
+// without a socket (wake, cancel) carry a null pointer, so a late CQE never
+// dereferences a released socket.
+enum Tag : uint64_t {
+    kTagCancel = 0,  // ASYNC_CANCEL's own CQE: ignored
+    kTagAccept = 1,
+    kTagRecv = 2,
+    kTagSend = 3,
+    kTagConnect = 4,
+    kTagConnPoll = 5, // POLLOUT after a connect that said EINPROGRESS (old kernels)
+    kTagWake = 6,
+};
+constexpr uint64_t kTagMask = 7;
+
+struct UringSock;
+
+// An intrusive doubly linked list hook: parking and synthetic completions
+// must not allocate (nothing may throw across the contract).
+struct Link {
+    Link *prev = nullptr, *next = nullptr;
+    UringSock *owner = nullptr;
+    bool linked() const { return next != nullptr; }
+};
+struct LinkList {
+    Link head;
+    LinkList() { head.prev = head.next = &head; }
+    bool empty() const { return head.next == &head; }
+    UringSock *front() const { return head.next->owner; }
+    void push_back(Link *l) {
+        l->prev = head.prev;
+        l->next = &head;
+        head.prev->next = l;
+        head.prev = l;
+    }
+    static void unlink(Link *l) {
+        if (!l->linked()) return;
+        l->prev->next = l->next;
+        l->next->prev = l->prev;
+        l->prev = l->next = nullptr;
+    }
+};
+
+enum class OpState : uint8_t { idle, armed, parked };
+
+constexpr unsigned kMaxIov = 16; // more iovecs in one send are sent as a partial write
+
+struct alignas(8) UringSock : BSock {
+    OpState accept_st = OpState::idle;
+    OpState recv_st = OpState::idle;
+    bool send_busy = false, connect_busy = false;
+    bool cancelling = false; // cancel() was called: nothing is re-armed any more
+    uint8_t synth = 0;       // bit per Op: a completion made up in user space
+    int synth_res[4] = {};
+    int64_t park_until_ms = 0; // accept backoff after EMFILE/ENFILE
+    Link park;                 // in Worker::starved (recv) or Worker::backoff (accept)
+    Link synth_link;           // in Worker::synth
+    Addr peer;                 // connect's address: must outlive the SQE
+    msghdr msg{};
+    iovec iov[kMaxIov];
+    UringSock() { park.owner = synth_link.owner = this; }
+};
+
+// A provided-buffer ring (liburing 2.3 has no io_uring_setup_buf_ring).
+struct BufRing {
+    io_uring_buf_ring *br = nullptr;
+    uint8_t *mem = nullptr;
+    unsigned entries = 0, size = 0;
+    size_t ring_bytes = 0;
+    unsigned outstanding = 0; // buffers handed to the core, not yet recv_done
+    int setup(io_uring *ring, unsigned entries, unsigned size, uint16_t bgid); // -errno
+    void destroy(io_uring *ring, uint16_t bgid);
+    void give_back(unsigned bid);
+    uint8_t *addr(unsigned bid) const { return mem + size_t(bid) * size; }
+    unsigned available() const { return entries - outstanding; }
+};
+
+struct Worker {
+    io_uring ring{};
+    bool ring_ok = false;
+    bool enabled = false; // the ring was created R_DISABLED; enabled on the worker
+    bool disabled_flag = false;
+    int efd = -1;
+    uint64_t efd_val = 0;
+    std::atomic<bool> wake_pending{false};
+    BufRing bufs;
+    LinkList starved; // recv parked on -ENOBUFS, re-armed as buffers come back
+    LinkList backoff; // accept parked on EMFILE/ENFILE, re-armed after a delay
+    LinkList synth;   // sockets with synthetic completions to report
+};
+
+class UringBackend final : public Backend {
+  public:
+    static constexpr unsigned kSqEntries = 1024;
+    static constexpr unsigned kCqEntries = 8192;
+    static constexpr unsigned kBufCount = 512;      // per worker, power of two
+    static constexpr unsigned kBufSize = 16 * 1024; // one recv completion at most
+    static constexpr uint16_t kBgid = 0;
+    static constexpr int kAcceptBackoffMs = 50;
+
+    explicit UringBackend(unsigned workers);
+    ~UringBackend() override;
+    int init(); // sets up every ring; IOCPNET_OK or fail(...)
+
+    uint32_t kind() const override;
+    bool any_thread_submit() const override { return false; }
+    int listen(const Addr &a, int backlog, BSock **out) override;
+    int open_stream(const Addr &a, BSock **out) override;
+    void wake(unsigned w) override;
+    void release(BSock *s) override;
+    void accept(BSock *listener) override;
+    void connect(BSock *s, const Addr &peer) override;
+    void recv(BSock *s) override;
+    void recv_done(const Completion &c) override;
+    void send(BSock *s, const IoVec *iov, unsigned n) override;
+    void cancel(BSock *s) override;
+    int wait(unsigned w, Completion *out, unsigned max, int timeout_ms) override;
+
+  private:
+    Worker &wk(const UringSock *s) { return workers_[s->worker]; }
+    void ensure_enabled(Worker &w);
+    io_uring_sqe *get_sqe(Worker &w);
+    void post_synth(UringSock *s, Op op, int res);
+    bool take_synth(Worker &w, Completion *c);
+    void arm_accept(UringSock *s);
+    void arm_recv(UringSock *s);
+    void arm_wake(Worker &w);
+    void unpark_recv(Worker &w);
+    int unpark_accept(Worker &w, int timeout_ms);
+    bool on_cqe(Worker &w, const io_uring_cqe *cqe, Completion *c); // true: *c filled
+    bool on_accept_cqe(UringSock *s, const io_uring_cqe *cqe, Completion *c);
+    bool on_recv_cqe(Worker &w, UringSock *s, const io_uring_cqe *cqe, Completion *c);
+
+    std::unique_ptr<Worker[]> workers_; // Worker holds an atomic: not movable
+    unsigned nworkers_;
+};
+
+int uring_probe(); // IOCPNET_OK or fail(IOCPNET_E_UNSUPPORTED, ...): uring_backend.cpp
+int64_t uring_now_ms();
+
+} // namespace iocpnet

@@ -1,0 +1,325 @@
+// io_uring backend, part 2: the operations (accept, connect, recv, send,
+// cancel) and the translation of their CQEs into Completions.
+#include "uring_backend.hpp"
+#include "../errors.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace iocpnet {
+namespace {
+
+UringSock *as_uring(BSock *b) { return static_cast<UringSock *>(b); }
+
+void set_data(io_uring_sqe *sqe, UringSock *s, Tag tag) { io_uring_sqe_set_data64(sqe, uint64_t(uintptr_t(s)) | tag); }
+
+Completion make(Op op, bool done, int res, UringSock *s) {
+    Completion c{};
+    c.op = op;
+    c.done = done;
+    c.res = res;
+    c.ctx = s->ctx;
+    c.sock = s;
+    return c;
+}
+
+// Errors after which accept(2) should simply be retried (see accept(2): Linux
+// passes pending network errors of the new connection to accept).
+bool accept_transient(int e) {
+    switch (e) {
+    case EMFILE: case ENFILE: case ENOBUFS: case ENOMEM: case ECONNABORTED: case EINTR: case EAGAIN:
+    case EPERM: case EPROTO: case ENETDOWN: case ENOPROTOOPT: case EHOSTDOWN: case ENONET:
+    case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH: case ETIMEDOUT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+// Re-arm starved receivers only once a few buffers are back, so a ring that
+// hovers at empty does not churn through -ENOBUFS completions.
+constexpr unsigned kMinFreeToRearm = 8;
+
+} // namespace
+
+// ------------------------------------------------------------- synthetic
+
+// A final (done) completion made in user space: cancel of a parked op, or no
+// SQE to submit with. Reported by the next wait() on the socket's worker.
+void UringBackend::post_synth(UringSock *s, Op op, int res) {
+    s->synth |= uint8_t(1u << unsigned(op));
+    s->synth_res[unsigned(op)] = res;
+    if (!s->synth_link.linked()) wk(s).synth.push_back(&s->synth_link);
+}
+
+bool UringBackend::take_synth(Worker &w, Completion *c) {
+    if (w.synth.empty()) return false;
+    UringSock *s = w.synth.front();
+    unsigned op = 0;
+    while (!(s->synth & (1u << op))) op++;
+    s->synth &= uint8_t(~(1u << op));
+    if (!s->synth) LinkList::unlink(&s->synth_link);
+    *c = make(Op(op), true, s->synth_res[op], s);
+    return true;
+}
+
+// ---------------------------------------------------------------- accept
+
+void UringBackend::accept(BSock *b) {
+    UringSock *s = as_uring(b);
+    if (s->accept_st == OpState::idle) arm_accept(s);
+}
+
+void UringBackend::arm_accept(UringSock *s) {
+    io_uring_sqe *sqe = get_sqe(wk(s));
+    if (!sqe) return post_synth(s, Op::accept, IOCPNET_E_SYSTEM);
+    io_uring_prep_multishot_accept(sqe, int(s->fd), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    set_data(sqe, s, kTagAccept);
+    s->accept_st = OpState::armed;
+}
+
+// Re-arms listeners whose EMFILE back-off expired; returns the wait timeout
+// shortened to the next expiry.
+int UringBackend::unpark_accept(Worker &w, int timeout_ms) {
+    if (w.backoff.empty()) return timeout_ms;
+    int64_t now = uring_now_ms(), next = INT64_MAX;
+    for (Link *l = w.backoff.head.next; l != &w.backoff.head;) {
+        Link *following = l->next;
+        UringSock *s = l->owner;
+        if (s->park_until_ms <= now) {
+            LinkList::unlink(l);
+            s->accept_st = OpState::idle;
+            arm_accept(s);
+        } else {
+            next = std::min(next, s->park_until_ms);
+        }
+        l = following;
+    }
+    if (next == INT64_MAX) return timeout_ms;
+    int cap = int(next - now);
+    return (timeout_ms < 0 || timeout_ms > cap) ? cap : timeout_ms;
+}
+
+bool UringBackend::on_accept_cqe(UringSock *s, const io_uring_cqe *cqe, Completion *c) {
+    int res = cqe->res;
+    bool more = cqe->flags & IORING_CQE_F_MORE;
+    bool fatal = res < 0 && (res == -ECANCELED || !accept_transient(-res));
+    if (res >= 0) {
+        auto *ns = new (std::nothrow) UringSock;
+        if (ns) {
+            ns->fd = res;
+            *c = make(Op::accept, false, 0, s);
+            c->accepted = ns;
+        } else {
+            close(res);
+            *c = make(Op::accept, false, IOCPNET_E_NO_MEMORY, s);
+        }
+    } else {
+        *c = make(Op::accept, false, net_error(res), s);
+    }
+    if (more) return true;
+    // The multishot request ended: finish it, back off, or re-arm.
+    s->accept_st = OpState::idle;
+    if (s->cancelling || fatal) {
+        if (res < 0) c->done = true; // this error is the final completion
+        else post_synth(s, Op::accept, IOCPNET_E_SHUTTING_DOWN);
+    } else if (res == -EMFILE || res == -ENFILE) {
+        // Out of descriptors: retrying at once would spin; wait a little.
+        s->accept_st = OpState::parked;
+        s->park_until_ms = uring_now_ms() + kAcceptBackoffMs;
+        wk(s).backoff.push_back(&s->park);
+    } else {
+        arm_accept(s);
+    }
+    return true;
+}
+
+// --------------------------------------------------------------- connect
+
+void UringBackend::connect(BSock *b, const Addr &peer) {
+    UringSock *s = as_uring(b);
+    s->peer = peer; // the kernel may read the address after submission
+    io_uring_sqe *sqe = get_sqe(wk(s));
+    if (!sqe) return post_synth(s, Op::connect, IOCPNET_E_SYSTEM);
+    io_uring_prep_connect(sqe, int(s->fd), reinterpret_cast<const sockaddr *>(s->peer.bytes), s->peer.len);
+    set_data(sqe, s, kTagConnect);
+    s->connect_busy = true;
+}
+
+// ------------------------------------------------------------------ recv
+
+void UringBackend::recv(BSock *b) {
+    UringSock *s = as_uring(b);
+    if (s->recv_st == OpState::idle) arm_recv(s);
+}
+
+void UringBackend::arm_recv(UringSock *s) {
+    io_uring_sqe *sqe = get_sqe(wk(s));
+    if (!sqe) return post_synth(s, Op::recv, IOCPNET_E_SYSTEM);
+    io_uring_prep_recv_multishot(sqe, int(s->fd), nullptr, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = kBgid;
+    set_data(sqe, s, kTagRecv);
+    s->recv_st = OpState::armed;
+}
+
+void UringBackend::recv_done(const Completion &c) {
+    if (c.op != Op::recv || c.res <= 0 || !c.sock) return;
+    Worker &w = wk(as_uring(c.sock));
+    w.bufs.give_back(c.buf);
+    w.bufs.outstanding--;
+    if (!w.starved.empty()) unpark_recv(w);
+}
+
+void UringBackend::unpark_recv(Worker &w) {
+    unsigned avail = w.bufs.available();
+    if (avail < std::min(kMinFreeToRearm, w.bufs.entries)) return;
+    // Oldest first; each re-armed socket has data waiting and takes >= 1 buffer.
+    for (unsigned i = 0; i < avail && !w.starved.empty(); i++) {
+        UringSock *s = w.starved.front();
+        LinkList::unlink(&s->park);
+        s->recv_st = OpState::idle;
+        arm_recv(s);
+    }
+}
+
+bool UringBackend::on_recv_cqe(Worker &w, UringSock *s, const io_uring_cqe *cqe, Completion *c) {
+    int res = cqe->res;
+    bool more = cqe->flags & IORING_CQE_F_MORE;
+    bool has_buf = cqe->flags & IORING_CQE_F_BUFFER;
+    unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+    if (res > 0 && has_buf) {
+        w.bufs.outstanding++;
+        *c = make(Op::recv, false, res, s);
+        c->data = w.bufs.addr(bid);
+        c->buf = bid;
+        if (!more) { // the kernel ended the multishot (e.g. CQ overflow): continue
+            s->recv_st = OpState::idle;
+            if (s->cancelling) post_synth(s, Op::recv, IOCPNET_E_SHUTTING_DOWN);
+            else arm_recv(s);
+        }
+        return true;
+    }
+    if (has_buf) w.bufs.give_back(bid); // a buffer with no bytes in it
+    if (more) return false;             // nothing to report, still armed
+    s->recv_st = OpState::idle;
+    if (res == -ENOBUFS && !s->cancelling) {
+        // The buffer ring ran dry; the bytes wait in the socket. Re-armed
+        // when buffers come back (recv_done), not now: that would spin.
+        s->recv_st = OpState::parked;
+        w.starved.push_back(&s->park);
+        unpark_recv(w); // buffers may have come back before this CQE was seen
+        return false;
+    }
+    int code = res == 0 ? 0 : (res == -ENOBUFS ? IOCPNET_E_SHUTTING_DOWN : net_error(res));
+    if (res > 0) code = IOCPNET_E_SYSTEM; // bytes without a buffer: cannot happen with BUFFER_SELECT
+    *c = make(Op::recv, true, code, s);
+    return true;
+}
+
+// ------------------------------------------------------------------ send
+
+void UringBackend::send(BSock *b, const IoVec *iov, unsigned n) {
+    UringSock *s = as_uring(b);
+    if (n == 0) return post_synth(s, Op::send, 0);
+    io_uring_sqe *sqe = get_sqe(wk(s));
+    if (!sqe) return post_synth(s, Op::send, IOCPNET_E_SYSTEM);
+    if (n == 1) {
+        // IORING_OP_SEND takes a 32-bit length; a shorter write is a partial one.
+        size_t len = std::min<size_t>(iov[0].len, size_t(1) << 30);
+        io_uring_prep_send(sqe, int(s->fd), iov[0].base, len, MSG_NOSIGNAL);
+    } else {
+        unsigned k = std::min(n, kMaxIov);
+        for (unsigned i = 0; i < k; i++) s->iov[i] = iovec{const_cast<void *>(iov[i].base), iov[i].len};
+        s->msg = msghdr{};
+        s->msg.msg_iov = s->iov;
+        s->msg.msg_iovlen = k;
+        io_uring_prep_sendmsg(sqe, int(s->fd), &s->msg, MSG_NOSIGNAL);
+    }
+    set_data(sqe, s, kTagSend);
+    s->send_busy = true;
+}
+
+// ---------------------------------------------------------------- cancel
+
+void UringBackend::cancel(BSock *b) {
+    UringSock *s = as_uring(b);
+    Worker &w = wk(s);
+    s->cancelling = true;
+    if (s->recv_st == OpState::parked) {
+        LinkList::unlink(&s->park);
+        s->recv_st = OpState::idle;
+        post_synth(s, Op::recv, IOCPNET_E_SHUTTING_DOWN);
+    }
+    if (s->accept_st == OpState::parked) {
+        LinkList::unlink(&s->park);
+        s->accept_st = OpState::idle;
+        post_synth(s, Op::accept, IOCPNET_E_SHUTTING_DOWN);
+    }
+    if (s->recv_st == OpState::idle && s->accept_st == OpState::idle && !s->send_busy && !s->connect_busy) return;
+    io_uring_sqe *sqe = get_sqe(w);
+    if (!sqe) {
+        // Last resort: a shut-down socket ends recv/send/accept by itself.
+        shutdown(int(s->fd), SHUT_RDWR);
+        return;
+    }
+    // Every request on this fd (kernel >= 5.19). The cancel's own CQE carries
+    // no socket pointer: s may be released before it arrives.
+    io_uring_prep_cancel_fd(sqe, int(s->fd), IORING_ASYNC_CANCEL_ALL);
+    io_uring_sqe_set_data64(sqe, kTagCancel);
+}
+
+// ------------------------------------------------------------------- CQE
+
+bool UringBackend::on_cqe(Worker &w, const io_uring_cqe *cqe, Completion *c) {
+    uint64_t ud = cqe->user_data;
+    auto *s = reinterpret_cast<UringSock *>(uintptr_t(ud & ~kTagMask));
+    switch (ud & kTagMask) {
+    case kTagWake:
+        w.wake_pending.store(false);
+        arm_wake(w);
+        return false;
+    case kTagAccept:
+        return on_accept_cqe(s, cqe, c);
+    case kTagRecv:
+        return on_recv_cqe(w, s, cqe, c);
+    case kTagSend:
+        s->send_busy = false;
+        *c = make(Op::send, true, cqe->res >= 0 ? cqe->res : net_error(cqe->res), s);
+        return true;
+    case kTagConnect:
+        if ((cqe->res == -EINPROGRESS || cqe->res == -EALREADY) && !s->cancelling) {
+            // Older kernels report a non-blocking connect as in progress:
+            // wait for writability, then read SO_ERROR.
+            if (io_uring_sqe *sqe = get_sqe(w)) {
+                io_uring_prep_poll_add(sqe, int(s->fd), POLLOUT);
+                set_data(sqe, s, kTagConnPoll);
+                return false;
+            }
+        }
+        s->connect_busy = false;
+        *c = make(Op::connect, true, cqe->res == 0 ? 0 : net_error(cqe->res), s);
+        return true;
+    case kTagConnPoll: {
+        int res = cqe->res;
+        if (res >= 0) {
+            int err = 0;
+            socklen_t len = sizeof err;
+            if (getsockopt(int(s->fd), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+            res = -err;
+        }
+        s->connect_busy = false;
+        *c = make(Op::connect, true, res == 0 ? 0 : net_error(res), s);
+        return true;
+    }
+    default: // kTagCancel
+        return false;
+    }
+}
+
+} // namespace iocpnet
