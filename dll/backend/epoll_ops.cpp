@@ -241,6 +241,10 @@ void EpollBackend::do_accept(EpollWorker &w, EpollSock *s, Out &o) {
 void EpollBackend::on_event(EpollWorker &w, EpollSock *s, uint32_t ev, Out &o) {
     const uint32_t bad = EPOLLERR | EPOLLHUP;
     if (s->connecting && (ev & (EPOLLOUT | bad)) && o.room()) finish_connect(s, ev, o);
+    // HUP/ERR/RDHUP go through a read too: it returns the remaining bytes,
+    // then 0 or the error, which ends the recv. The read goes before the
+    // send so that a reset is reported by it, not consumed by the send.
+    if (s->recv_armed && (ev & (EPOLLIN | EPOLLRDHUP | bad)) && o.room()) do_recv(w, s, o);
     if (s->send_waiting && (ev & (EPOLLOUT | bad)) && o.room()) {
         Completion c;
         if (try_send(w, s, &c)) {
@@ -248,9 +252,6 @@ void EpollBackend::on_event(EpollWorker &w, EpollSock *s, uint32_t ev, Out &o) {
             o.put(c);
         }
     }
-    // HUP/ERR/RDHUP go through a read too: it returns the remaining bytes,
-    // then 0 or the error, which ends the recv.
-    if (s->recv_armed && (ev & (EPOLLIN | EPOLLRDHUP | bad)) && o.room()) do_recv(w, s, o);
     if (s->accept_armed && !s->accept_paused && (ev & (EPOLLIN | bad))) do_accept(w, s, o);
     update_interest(s);
 }
