@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+"""iocpnet benchmark driver (Python 3 standard library only).
+
+Builds bench/*.c into build/bench/, runs every server of each scenario pinned
+to CPU 0 with one worker thread against bench/loadgen pinned to CPU 1, servers
+alternating run by run (A B C A B C ...), and prints one Markdown table per
+scenario with medians and ratios to libuv. See bench/README.md.
+
+    python3 bench/run.py                     # full run (a few minutes)
+    python3 bench/run.py --quick             # smoke: tiny durations, 1 repetition
+    python3 bench/run.py --scenario echo-64 --reps 3 --server dotnet="dotnet bench/csharp/bin/EchoServer.dll"
+"""
+import argparse, json, os, platform, re, shlex, signal, statistics, subprocess, sys, threading, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+OUT = os.path.join(ROOT, "build", "bench")
+SAMPLES = os.path.join(ROOT, "build", "linux", "samples")
+STD_ARGS = ["--host", "127.0.0.1", "--port", "0", "--threads", "1"]
+
+SCENARIOS = {
+    "echo-64": ("echo", ["--conns", "100", "--size", "64"], "100 connections × 64 B ping-pong"),
+    "echo-16k": ("echo", ["--conns", "100", "--size", "16384"], "100 connections × 16 KiB ping-pong"),
+    "fanout": ("fanout", ["--conns", "1000", "--senders", "10", "--size", "256", "--interval-us", "1000"],
+               "1,000 clients, 10 senders × 256 B every 1 ms, relayed to the 999 others"),
+}
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def build_bench():
+    """gcc is quick enough that an mtime check is all the build system needed."""
+    os.makedirs(OUT, exist_ok=True)
+    common = os.path.join(BENCH, "uv_common.h")
+    for name, libs in (("loadgen", []), ("uv_echo_server", ["-luv"]), ("uv_relay_server", ["-luv"])):
+        src, exe = os.path.join(BENCH, name + ".c"), os.path.join(OUT, name)
+        deps = [src] + ([common] if libs else [])
+        if os.path.exists(exe) and all(os.path.getmtime(exe) >= os.path.getmtime(d) for d in deps):
+            continue
+        log(f"building {name}")
+        subprocess.run(["gcc", "-O2", "-g", "-Wall", "-Wextra", "-o", exe, src] + libs, check=True)
+
+
+def build_samples(force):
+    wanted = [os.path.join(SAMPLES, n) for n in ("echo_server", "relay_server")]
+    if force or not all(os.access(p, os.X_OK) for p in wanted):
+        log("building iocpnet (scripts/build.sh linux)")
+        r = subprocess.run(["bash", os.path.join(ROOT, "scripts", "build.sh"), "linux"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            log("iocpnet build failed; its rows will be missing:\n" + r.stderr[-2000:])
+
+
+def server_table(args):
+    """Per kind: ordered (name, argv). Missing binaries stay in, so they show up as failures."""
+    samp = lambda n: os.path.join(SAMPLES, n)
+    echo = [("iocpnet", [samp("echo_server")] + STD_ARGS),
+            ("iocpnet-epoll", [samp("echo_server")] + STD_ARGS + ["--backend", "epoll"]),
+            ("libuv", [os.path.join(OUT, "uv_echo_server")] + STD_ARGS)]
+    fan = [("iocpnet", [samp("relay_server")] + STD_ARGS),
+           ("iocpnet-epoll", [samp("relay_server")] + STD_ARGS + ["--backend", "epoll"]),
+           ("libuv", [os.path.join(OUT, "uv_relay_server")] + STD_ARGS)]
+    for spec, table in [(s, echo) for s in args.server] + [(s, fan) for s in args.relay]:
+        name, _, cmd = spec.partition("=")
+        if not name or not cmd:
+            sys.exit(f"--server/--relay want NAME=COMMAND, got {spec!r}")
+        argv = shlex.split(cmd)
+        # A bare command gets the standard options; one that names its own --port is left alone.
+        table.append((name, argv if "--port" in argv else argv + STD_ARGS))
+    if args.servers:
+        keep = set(args.servers.split(","))
+        echo, fan = [s for s in echo if s[0] in keep], [s for s in fan if s[0] in keep]
+    return {"echo": echo, "fanout": fan}
+
+
+def descendants(pid):
+    """pid and its children (a wrapper script or `dotnet` may fork the real server)."""
+    kids = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                kids.setdefault(ppid, []).append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(kids.get(p, []))
+    return out
+
+
+def vm_hwm_kib(pids):
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/status") as f:
+                m = re.search(r"^VmHWM:\s+(\d+) kB", f.read(), re.M)
+                total += int(m.group(1)) if m else 0
+        except OSError:
+            pass
+    return total
+
+
+def pin(cpu, argv, can_pin):
+    return (["taskset", "-c", str(cpu)] if can_pin else []) + argv
+
+
+def run_once(kind, sc_args, name, argv, args, can_pin):
+    res = {"server": name, "ok": False, "error": ""}
+    if not os.access(argv[0], os.X_OK) and "/" in argv[0]:
+        res["error"] = f"{argv[0]} not built"
+        return res
+    srv = subprocess.Popen(pin(0, argv, can_pin), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, start_new_session=True)
+    lines, ready = [], threading.Event()
+    addr = {}
+
+    def reader():  # keeps draining, so a chatty server never blocks on a full pipe
+        for line in srv.stdout:
+            lines.append(line.rstrip())
+            m = re.search(r"listening on (\S+):(\d+)", line)
+            if m and not ready.is_set():
+                addr["host"], addr["port"] = m.group(1).strip("[]"), m.group(2)
+                ready.set()
+        ready.set()
+    threading.Thread(target=reader, daemon=True).start()
+    try:
+        if not ready.wait(30) or "port" not in addr:
+            res["error"] = "no 'listening on HOST:PORT' line; output: " + " | ".join(lines[-5:])
+            return res
+        host = addr["host"] if addr["host"] not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        pids = descendants(srv.pid)
+        cmd = [os.path.join(OUT, "loadgen"), kind, "--host", host, "--port", addr["port"]] + sc_args
+        if kind == "echo":
+            cmd += ["--duration", str(args.duration), "--warmup", str(args.warmup)]
+        else:
+            cmd += ["--rounds", str(args.rounds)]
+        for p in pids:
+            cmd += ["--pid", str(p)]
+        try:
+            lg = subprocess.run(pin(1, cmd, can_pin), capture_output=True, text=True,
+                                timeout=args.duration + args.warmup + 120)
+        except subprocess.TimeoutExpired:
+            res["error"] = "loadgen timed out"
+            return res
+        res["rss_kib"] = vm_hwm_kib(pids)
+        out = [l for l in lg.stdout.splitlines() if l.startswith("{")]
+        if not out:
+            res["error"] = f"loadgen exit {lg.returncode}: {lg.stderr.strip()[-300:]}"
+            return res
+        res.update(json.loads(out[-1]))
+        res["ok"] = bool(res["ok"]) and lg.returncode == 0 and res.get("msgs", 0) > 0
+        if srv.poll() is not None:
+            res["ok"], res["error"] = False, f"server died (exit {srv.returncode}) " + res.get("error", "")
+        return res
+    finally:
+        if srv.poll() is None:
+            srv.send_signal(signal.SIGTERM)
+            try:
+                srv.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(srv.pid, signal.SIGKILL)  # its own session: only the server's group
+                srv.wait()
+                res["note"] = "did not exit within 10 s of SIGTERM"
+        res["server_output"] = lines[-10:]
+
+
+def med(rs, key):
+    vals = [r[key] for r in rs if r.get(key) is not None]
+    return statistics.median(vals) if vals else None
+
+
+def summarize(rs):
+    ok = [r for r in rs if r["ok"]]
+    for r in ok:
+        r["cpu_us_per_msg"] = r["server_cpu_us"] / r["msgs"]
+    s = {"runs": len(rs), "ok": len(ok)}
+    for k in ("msgs_per_s", "p50_us", "p99_us", "cpu_us_per_msg", "rss_kib", "tail_ms", "loadgen_cpu_pct"):
+        s[k] = med(ok, k)
+    if ok:
+        v = [r["msgs_per_s"] for r in ok]
+        s["spread"] = (max(v) - min(v)) / statistics.median(v) * 100
+    return s
+
+
+def fmt(v, spec):
+    return "–" if v is None else format(v, spec)
+
+
+def table(sc, kind, names, results):
+    unit = "deliveries/s" if kind == "fanout" else "msgs/s"
+    per = "delivery" if kind == "fanout" else "msg"
+    sums = {n: summarize(results[n]) for n in names}
+    base = sums.get("libuv", {})
+    hdr = ["server", "ok runs", unit, "spread", "p50 µs", "p99 µs", f"CPU µs/{per}", "peak RSS MiB",
+           f"{unit} ÷ libuv", f"CPU/{per} ÷ libuv", "loadgen CPU %"]
+    if kind == "fanout":
+        hdr[4:6] = ["tail ms", "–"]
+    rows = []
+    for n in names:
+        s = sums[n]
+        ratio = lambda k: fmt(s[k] / base[k], ".2f") if s.get(k) and base.get(k) else "–"
+        lat = ([fmt(s["p50_us"], ".0f"), fmt(s["p99_us"], ".0f")] if kind == "echo"
+               else [fmt(s["tail_ms"], ".0f"), "–"])
+        rows.append([n, f"{s['ok']}/{s['runs']}", fmt(s["msgs_per_s"], ",.0f"),
+                     "–" if s.get("spread") is None else f"±{s['spread'] / 2:.0f}%", *lat,
+                     fmt(s["cpu_us_per_msg"], ".3f"),
+                     fmt(s["rss_kib"] / 1024 if s["rss_kib"] is not None else None, ".1f"),
+                     ratio("msgs_per_s"), ratio("cpu_us_per_msg"), fmt(s["loadgen_cpu_pct"], ".0f")])
+    if kind == "fanout":  # no latency percentiles: drop the empty column
+        hdr.pop(5)
+        for r in rows:
+            r.pop(5)
+    print(f"\n### {sc}: {SCENARIOS[sc][2]}\n")
+    print("| " + " | ".join(hdr) + " |")
+    print("|" + "|".join("---" for _ in hdr) + "|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    for n in names:
+        for r in results[n]:
+            if not r["ok"]:
+                print(f"\n- {n}: failed run: {r.get('error') or 'see --json output'}")
+                break
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="tiny durations and 1 repetition (CI smoke)")
+    ap.add_argument("--scenario", action="append", choices=sorted(SCENARIOS),
+                    help="run only this scenario (repeatable); default: all")
+    ap.add_argument("--reps", type=int, help="repetitions per server (default 5; --quick: 1)")
+    ap.add_argument("--duration", type=float, help="echo: measured seconds per run (default 2)")
+    ap.add_argument("--warmup", type=float, help="echo: unmeasured seconds before (default 0.5)")
+    ap.add_argument("--rounds", type=int, help="fanout rounds (default 200; --quick: 20)")
+    ap.add_argument("--server", action="append", default=[], metavar="NAME=COMMAND",
+                    help="extra echo server; STD options appended unless COMMAND has --port")
+    ap.add_argument("--relay", action="append", default=[], metavar="NAME=COMMAND", help="extra relay server")
+    ap.add_argument("--servers", help="comma list: run only these rows (e.g. iocpnet,libuv)")
+    ap.add_argument("--rebuild", action="store_true", help="run scripts/build.sh linux even if the samples exist")
+    ap.add_argument("--json", help="write every run's raw result here")
+    args = ap.parse_args()
+    q = args.quick
+    args.reps = args.reps or (1 if q else 5)
+    args.duration = args.duration if args.duration is not None else (0.3 if q else 2.0)
+    args.warmup = args.warmup if args.warmup is not None else (0.1 if q else 0.5)
+    args.rounds = args.rounds or (20 if q else 200)
+    scenarios = args.scenario or list(SCENARIOS)
+
+    build_bench()
+    servers = server_table(args)
+    if any(argv[0].startswith(SAMPLES) for table in servers.values() for _, argv in table):
+        build_samples(args.rebuild)
+    can_pin = {0, 1} <= os.sched_getaffinity(0) and subprocess.run(
+        ["taskset", "-c", "0", "true"], capture_output=True).returncode == 0
+    if not can_pin:
+        log("warning: CPUs 0 and 1 not both available (or no taskset): running unpinned")
+
+    print(f"## iocpnet benchmark — {time.strftime('%Y-%m-%d %H:%M')}, {platform.node()}, "
+          f"Linux {platform.release()}, {os.cpu_count()} CPUs\n")
+    print(f"`{' '.join(['python3', 'bench/run.py'] + sys.argv[1:])}` — server on CPU 0 with --threads 1, "
+          f"loadgen on CPU 1{'' if can_pin else ' (NOT pinned)'}; {args.reps} alternating repetitions, medians; "
+          f"echo {args.warmup:g} s warm-up + {args.duration:g} s measured; fanout {args.rounds} rounds.")
+    everything = []
+    for sc in scenarios:
+        kind, sc_args, _ = SCENARIOS[sc]
+        names = [n for n, _ in servers[kind]]
+        results = {n: [] for n in names}
+        for rep in range(args.reps):
+            for name, argv in servers[kind]:  # alternate: every server once per repetition
+                r = run_once(kind, sc_args, name, argv, args, can_pin)
+                r.update(scenario=sc, rep=rep + 1)
+                results[name].append(r)
+                everything.append(r)
+                log(f"[{sc}] rep {rep + 1}/{args.reps} {name}: " +
+                    (f"{r['msgs_per_s']:,.0f}/s, server CPU {r['server_cpu_us'] / r['msgs']:.3f} µs/msg"
+                     if r["ok"] else f"FAILED: {r['error']}"))
+                time.sleep(0.2)  # let the previous server's sockets go before the next starts
+        table(sc, kind, names, results)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(everything, f, indent=1)
+    return 0 if all(r["ok"] for r in everything) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
