@@ -1,0 +1,168 @@
+/*
+ * echo_server — sends every byte it receives straight back (RAW framing).
+ *
+ *   echo_server [--host 0.0.0.0] [--port 9034] [--threads N]
+ *               [--backend auto|io_uring|epoll|iocp]
+ *
+ * Prints "listening on HOST:PORT" once ready; Ctrl-C / SIGTERM shuts it down
+ * cleanly. It is also the benchmark's echo server, so the hot path is one
+ * iocpnet_send from on_data.
+ *
+ * Backpressure: iocpnet_send returns IOCPNET_E_WOULD_BLOCK when the peer does
+ * not read its echoes fast enough. An echo server must not drop bytes, so
+ * the rest is kept in a per-connection pending buffer (attached with
+ * iocpnet_conn_set_user) and sent from on_drain, in order. A peer that keeps
+ * sending without ever reading would grow that buffer forever, so beyond
+ * PENDING_MAX it is disconnected.
+ */
+#include "sample_common.h"
+
+#define PENDING_MAX (8u << 20) /* bytes waiting beyond the engine's queue */
+#define CHUNK (256u << 10)     /* sends from the pending buffer, per call */
+
+typedef struct pending {
+    uint8_t *buf;
+    size_t len, cap;
+} pending;
+
+/* Appends to the pending buffer; 0, or -1 when over PENDING_MAX / no memory. */
+static int pending_append(pending *p, const uint8_t *data, size_t len)
+{
+    if (p->len + len > PENDING_MAX) return -1;
+    if (p->len + len > p->cap) {
+        size_t cap = p->cap ? p->cap : 64u << 10;
+        uint8_t *nb;
+        while (cap < p->len + len) cap *= 2;
+        nb = (uint8_t *)realloc(p->buf, cap);
+        if (nb == NULL) return -1;
+        p->buf = nb;
+        p->cap = cap;
+    }
+    memcpy(p->buf + p->len, data, len);
+    p->len += len;
+    return 0;
+}
+
+/* Sends as much of the pending buffer as the queue takes. Returns 1 when it
+ * is empty, 0 when some remains (on_drain follows), -1 on a real error. */
+static int pending_flush(iocpnet_port *port, iocpnet_conn conn, pending *p)
+{
+    size_t off = 0;
+    int rc = IOCPNET_OK;
+    while (off < p->len) {
+        size_t n = p->len - off < CHUNK ? p->len - off : CHUNK;
+        rc = iocpnet_send(port, conn, p->buf + off, n);
+        if (rc != IOCPNET_OK) break;
+        off += n;
+    }
+    memmove(p->buf, p->buf + off, p->len - off);
+    p->len -= off;
+    if (rc == IOCPNET_E_WOULD_BLOCK) return 0;
+    return rc == IOCPNET_OK ? 1 : -1;
+}
+
+/* Callbacks of one connection never run concurrently, so its pending
+ * buffer needs no lock. */
+static void IOCPNET_CALL on_data(void *user, iocpnet_port *port, iocpnet_conn conn, const uint8_t *data,
+                                 size_t len)
+{
+    pending *p = NULL;
+    int rc = IOCPNET_OK;
+    (void)user;
+    iocpnet_conn_get_user(port, conn, (void **)&p);
+    if (p == NULL || p->len == 0) { /* the usual case: nothing waits, echo at once */
+        rc = iocpnet_send(port, conn, data, len);
+        if (rc == IOCPNET_OK || rc == IOCPNET_E_NOT_FOUND) return;
+        if (rc != IOCPNET_E_WOULD_BLOCK && rc != IOCPNET_E_LIMIT) {
+            iocpnet_close(port, conn, IOCPNET_CLOSE_ABORT);
+            return;
+        }
+        if (p == NULL) {
+            p = (pending *)calloc(1, sizeof *p);
+            if (p == NULL || iocpnet_conn_set_user(port, conn, p) != IOCPNET_OK) {
+                free(p);
+                iocpnet_close(port, conn, IOCPNET_CLOSE_ABORT);
+                return;
+            }
+        }
+    }
+    /* queue full, or bytes already waiting: these go behind, in order */
+    if (pending_append(p, data, len) != 0) {
+        fprintf(stderr, "echo: peer does not read its echoes; disconnecting\n");
+        iocpnet_close(port, conn, IOCPNET_CLOSE_ABORT);
+        return;
+    }
+    /* a LIMIT (chunk bigger than the queue) is retried in smaller chunks */
+    if (rc == IOCPNET_E_LIMIT && pending_flush(port, conn, p) < 0)
+        iocpnet_close(port, conn, IOCPNET_CLOSE_ABORT);
+}
+
+static void IOCPNET_CALL on_drain(void *user, iocpnet_port *port, iocpnet_conn conn)
+{
+    pending *p = NULL;
+    (void)user;
+    if (iocpnet_conn_get_user(port, conn, (void **)&p) != IOCPNET_OK || p == NULL) return;
+    if (pending_flush(port, conn, p) < 0) iocpnet_close(port, conn, IOCPNET_CLOSE_ABORT);
+    /* the buffer stays attached (empty) until on_close: cheap, and avoids
+     * racing on_data for who frees it */
+}
+
+static void IOCPNET_CALL on_close(void *user, iocpnet_port *port, iocpnet_conn conn, int reason)
+{
+    pending *p = NULL;
+    (void)user;
+    (void)reason;
+    iocpnet_conn_get_user(port, conn, (void **)&p);
+    if (p != NULL) {
+        free(p->buf);
+        free(p);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    sample_options opt;
+    iocpnet_config cfg;
+    iocpnet_callbacks cbs;
+    iocpnet_port *port = NULL;
+    iocpnet_listener listener = 0;
+    uint16_t real_port = 0;
+    int rc;
+
+    if (sample_parse_options(argc, argv, &opt, "0.0.0.0", 0) != 0) return 2;
+    sample_stop_signals_setup();
+    iocpnet_set_log(IOCPNET_LOG_WARN, sample_log, NULL);
+
+    iocpnet_config_init(&cfg);
+    cfg.worker_threads = opt.threads;
+    cfg.backend = opt.backend;
+    memset(&cbs, 0, sizeof cbs);
+    cbs.struct_size = sizeof cbs;
+    cbs.on_data = on_data;
+    cbs.on_drain = on_drain;
+    cbs.on_close = on_close;
+
+    rc = iocpnet_port_create(&cfg, &cbs, NULL, &port);
+    if (rc != IOCPNET_OK) {
+        sample_report("iocpnet_port_create", rc);
+        return 1;
+    }
+    rc = iocpnet_listen(port, opt.host, (uint16_t)opt.port, &listener);
+    if (rc == IOCPNET_OK) rc = iocpnet_listener_port(port, listener, &real_port);
+    if (rc != IOCPNET_OK) {
+        sample_report("iocpnet_listen", rc);
+        iocpnet_port_destroy(port);
+        return 1;
+    }
+    printf("listening on %s:%u\n", opt.host, (unsigned)real_port);
+    fflush(stdout);
+
+    sample_wait_for_stop();
+
+    /* closes every connection (on_close frees their buffers) and joins the
+     * workers */
+    rc = iocpnet_port_destroy(port);
+    if (rc != IOCPNET_OK) sample_report("iocpnet_port_destroy", rc);
+    printf("echo server stopped\n");
+    return rc == IOCPNET_OK ? 0 : 1;
+}

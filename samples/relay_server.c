@@ -1,0 +1,170 @@
+/*
+ * relay_server — the original chat semantics, raw: every byte received from
+ * one client is sent, unchanged, to every other connected client.
+ *
+ *   relay_server [--host 0.0.0.0] [--port 9034] [--threads N]
+ *                [--backend auto|io_uring|epoll|iocp]
+ *
+ * Prints "listening on HOST:PORT" once ready; Ctrl-C / SIGTERM shuts it down.
+ *
+ * Each read is sent to all the others with one iocpnet_send_many: the engine
+ * keeps one reference-counted copy for every receiver. The per-read work is
+ * small: copy the member ids into the sender's own scratch array under a
+ * short lock, then one call without the lock held. The scratch array is per
+ * connection because a connection's callbacks never overlap.
+ *
+ * Slow receivers: send_many skips a receiver whose queue is full. A skipped
+ * receiver has lost bytes of its stream; send_many reports only how many got
+ * the data, so the relay counts the shortfall (printed at exit) but cannot
+ * name the receiver to disconnect. See the report: this needs per-receiver
+ * results from the engine.
+ */
+#include "sample_common.h"
+#include <inttypes.h>
+
+typedef struct member {
+    iocpnet_conn conn;
+    size_t index;          /* position in relay.members */
+    iocpnet_conn *scratch; /* receivers of this member's current read */
+    size_t scratch_cap;
+} member;
+
+static struct relay {
+    sample_mutex lock; /* guards the member array and the counter */
+    member **members;
+    size_t count, cap;
+    uint64_t skipped; /* deliveries send_many skipped (receiver full or gone) */
+} relay;
+
+static void remove_member_locked(member *m)
+{
+    member *last = relay.members[--relay.count];
+    relay.members[m->index] = last; /* swap-remove keeps it O(1) */
+    last->index = m->index;
+}
+
+static void IOCPNET_CALL on_accept(void *user, iocpnet_port *port, iocpnet_listener l, iocpnet_conn conn)
+{
+    member *m = (member *)calloc(1, sizeof *m);
+    int added = 0;
+    (void)user;
+    (void)l;
+    if (m == NULL) {
+        iocpnet_close(port, conn, IOCPNET_CLOSE_ABORT);
+        return;
+    }
+    m->conn = conn;
+    sample_mutex_lock(&relay.lock);
+    if (relay.count == relay.cap) {
+        size_t cap = relay.cap ? relay.cap * 2 : 64;
+        member **nm = (member **)realloc(relay.members, cap * sizeof *nm);
+        if (nm != NULL) {
+            relay.members = nm;
+            relay.cap = cap;
+        }
+    }
+    if (relay.count < relay.cap) {
+        m->index = relay.count;
+        relay.members[relay.count++] = m;
+        added = 1;
+    }
+    sample_mutex_unlock(&relay.lock);
+    if (added && iocpnet_conn_set_user(port, conn, m) == IOCPNET_OK) return;
+    if (added) {
+        sample_mutex_lock(&relay.lock);
+        remove_member_locked(m);
+        sample_mutex_unlock(&relay.lock);
+    }
+    free(m);
+    iocpnet_close(port, conn, IOCPNET_CLOSE_ABORT);
+}
+
+static void IOCPNET_CALL on_data(void *user, iocpnet_port *port, iocpnet_conn conn, const uint8_t *data,
+                                 size_t len)
+{
+    member *m = NULL;
+    size_t n = 0, i, queued = 0;
+    (void)user;
+    if (iocpnet_conn_get_user(port, conn, (void **)&m) != IOCPNET_OK || m == NULL) return;
+    sample_mutex_lock(&relay.lock);
+    if (m->scratch_cap < relay.count) { /* grows rarely: doubling */
+        size_t cap = relay.count * 2;
+        iocpnet_conn *ns = (iocpnet_conn *)realloc(m->scratch, cap * sizeof *ns);
+        if (ns != NULL) {
+            m->scratch = ns;
+            m->scratch_cap = cap;
+        }
+    }
+    for (i = 0; i < relay.count && n < m->scratch_cap; i++)
+        if (relay.members[i] != m) m->scratch[n++] = relay.members[i]->conn;
+    sample_mutex_unlock(&relay.lock);
+    if (n == 0) return;
+    if (iocpnet_send_many(port, m->scratch, n, data, len, &queued) != IOCPNET_OK) {
+        iocpnet_close(port, conn, IOCPNET_CLOSE_ABORT); /* out of memory: shed this sender */
+        return;
+    }
+    if (queued < n) {
+        sample_mutex_lock(&relay.lock);
+        relay.skipped += n - queued;
+        sample_mutex_unlock(&relay.lock);
+    }
+}
+
+static void IOCPNET_CALL on_close(void *user, iocpnet_port *port, iocpnet_conn conn, int reason)
+{
+    member *m = NULL;
+    (void)user;
+    (void)reason;
+    if (iocpnet_conn_get_user(port, conn, (void **)&m) != IOCPNET_OK || m == NULL) return;
+    sample_mutex_lock(&relay.lock);
+    remove_member_locked(m);
+    sample_mutex_unlock(&relay.lock);
+    free(m->scratch);
+    free(m);
+}
+
+int main(int argc, char **argv)
+{
+    sample_options opt;
+    iocpnet_config cfg;
+    iocpnet_callbacks cbs;
+    iocpnet_port *port = NULL;
+    iocpnet_listener listener = 0;
+    uint16_t real_port = 0;
+    int rc;
+
+    if (sample_parse_options(argc, argv, &opt, "0.0.0.0", 0) != 0) return 2;
+    sample_stop_signals_setup();
+    sample_mutex_init(&relay.lock);
+    iocpnet_set_log(IOCPNET_LOG_WARN, sample_log, NULL);
+
+    iocpnet_config_init(&cfg);
+    cfg.worker_threads = opt.threads;
+    cfg.backend = opt.backend;
+    memset(&cbs, 0, sizeof cbs);
+    cbs.struct_size = sizeof cbs;
+    cbs.on_accept = on_accept;
+    cbs.on_data = on_data;
+    cbs.on_close = on_close;
+    rc = iocpnet_port_create(&cfg, &cbs, NULL, &port);
+    if (rc != IOCPNET_OK) {
+        sample_report("iocpnet_port_create", rc);
+        return 1;
+    }
+    rc = iocpnet_listen(port, opt.host, (uint16_t)opt.port, &listener);
+    if (rc == IOCPNET_OK) rc = iocpnet_listener_port(port, listener, &real_port);
+    if (rc != IOCPNET_OK) {
+        sample_report("iocpnet_listen", rc);
+        iocpnet_port_destroy(port);
+        return 1;
+    }
+    printf("listening on %s:%u\n", opt.host, (unsigned)real_port);
+    fflush(stdout);
+
+    sample_wait_for_stop();
+    rc = iocpnet_port_destroy(port);
+    if (rc != IOCPNET_OK) sample_report("iocpnet_port_destroy", rc);
+    printf("relay server stopped; deliveries skipped: %" PRIu64 "\n", relay.skipped);
+    free(relay.members);
+    return rc == IOCPNET_OK ? 0 : 1;
+}

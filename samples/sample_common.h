@@ -1,0 +1,183 @@
+/*
+ * Small helpers shared by the iocpnet samples: command-line options, a
+ * mutex, a sleep, and waiting for Ctrl-C / SIGTERM. Header-only so that each
+ * sample stays one .c file plus this. Portable C99: POSIX and Windows.
+ */
+#ifndef IOCPNET_SAMPLE_COMMON_H
+#define IOCPNET_SAMPLE_COMMON_H
+
+#ifndef _WIN32
+#  ifndef _POSIX_C_SOURCE
+#    define _POSIX_C_SOURCE 200809L /* sigwait, pthread_sigmask, nanosleep */
+#  endif
+#endif
+
+#include <iocpnet/iocpnet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _WIN32
+#  include <windows.h>
+#else
+#  include <pthread.h>
+#  include <signal.h>
+#  include <time.h>
+#endif
+
+/* ------------------------------------------------------------- options */
+
+typedef struct sample_options {
+    const char *host;         /* --host, default given by the sample */
+    unsigned port;            /* --port, default 9034; 0 = ephemeral */
+    unsigned threads;         /* --threads, 0 = one per core */
+    uint32_t backend;         /* --backend auto|io_uring|epoll|iocp */
+    unsigned idle_timeout_s;  /* --idle-timeout SECONDS (chat only), 0 = off */
+} sample_options;
+
+static inline int sample_parse_uint(const char *s, unsigned long max, unsigned *out)
+{
+    char *end = NULL;
+    unsigned long v;
+    if (s == NULL || *s == '\0' || *s == '-') return -1;
+    v = strtoul(s, &end, 10);
+    if (*end != '\0' || v > max) return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+static inline const char *sample_backend_name(uint32_t b)
+{
+    switch (b) {
+    case IOCPNET_BACKEND_IOCP: return "iocp";
+    case IOCPNET_BACKEND_IO_URING: return "io_uring";
+    case IOCPNET_BACKEND_EPOLL: return "epoll";
+    default: return "auto";
+    }
+}
+
+/* Parses argv into *o. allow_idle enables --idle-timeout. Returns 0, or
+ * prints usage and returns -1. */
+static inline int sample_parse_options(int argc, char **argv, sample_options *o, const char *default_host,
+                                       int allow_idle)
+{
+    int i;
+    o->host = default_host;
+    o->port = 9034;
+    o->threads = 0;
+    o->backend = IOCPNET_BACKEND_AUTO;
+    o->idle_timeout_s = 0;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int ok = 0;
+        if (strcmp(a, "--host") == 0 && v) {
+            o->host = v;
+            ok = 1;
+        } else if (strcmp(a, "--port") == 0) {
+            ok = sample_parse_uint(v, 65535, &o->port) == 0;
+        } else if (strcmp(a, "--threads") == 0) {
+            ok = sample_parse_uint(v, 1024, &o->threads) == 0;
+        } else if (allow_idle && strcmp(a, "--idle-timeout") == 0) {
+            ok = sample_parse_uint(v, 86400, &o->idle_timeout_s) == 0;
+        } else if (strcmp(a, "--backend") == 0 && v) {
+            ok = 1;
+            if (strcmp(v, "auto") == 0) o->backend = IOCPNET_BACKEND_AUTO;
+            else if (strcmp(v, "io_uring") == 0) o->backend = IOCPNET_BACKEND_IO_URING;
+            else if (strcmp(v, "epoll") == 0) o->backend = IOCPNET_BACKEND_EPOLL;
+            else if (strcmp(v, "iocp") == 0) o->backend = IOCPNET_BACKEND_IOCP;
+            else ok = 0;
+        }
+        if (!ok) {
+            fprintf(stderr,
+                    "usage: %s [--host ADDR] [--port N] [--threads N] "
+                    "[--backend auto|io_uring|epoll|iocp]%s\n",
+                    argv[0], allow_idle ? " [--idle-timeout SECONDS]" : "");
+            return -1;
+        }
+        i++; /* every option takes a value */
+    }
+    return 0;
+}
+
+/* Prints "what: IOCPNET_E_X (message; detail)" to stderr. */
+static inline void sample_report(const char *what, int err)
+{
+    const char *detail = iocpnet_last_error_message();
+    fprintf(stderr, "%s: %s (%s%s%s)\n", what, iocpnet_err_name(err), iocpnet_strerror(err),
+            *detail ? "; " : "", detail);
+}
+
+/* Engine log hook: warnings and errors go to stderr. */
+static inline void IOCPNET_CALL sample_log(void *user, uint32_t level, const char *message)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    (void)user;
+    fprintf(stderr, "iocpnet %s: %s\n", level <= IOCPNET_LOG_DEBUG ? names[level] : "?", message);
+}
+
+/* ------------------------------------------------- mutex and sleeping */
+
+#ifdef _WIN32
+typedef SRWLOCK sample_mutex;
+static inline void sample_mutex_init(sample_mutex *m) { InitializeSRWLock(m); }
+static inline void sample_mutex_lock(sample_mutex *m) { AcquireSRWLockExclusive(m); }
+static inline void sample_mutex_unlock(sample_mutex *m) { ReleaseSRWLockExclusive(m); }
+static inline void sample_sleep_ms(unsigned ms) { Sleep(ms); }
+#else
+typedef pthread_mutex_t sample_mutex;
+static inline void sample_mutex_init(sample_mutex *m) { pthread_mutex_init(m, NULL); }
+static inline void sample_mutex_lock(sample_mutex *m) { pthread_mutex_lock(m); }
+static inline void sample_mutex_unlock(sample_mutex *m) { pthread_mutex_unlock(m); }
+static inline void sample_sleep_ms(unsigned ms)
+{
+    struct timespec ts;
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    nanosleep(&ts, NULL);
+}
+#endif
+
+/* ------------------------------------------------- Ctrl-C and SIGTERM */
+
+/* Call sample_stop_signals_setup() first thing in main, before the port
+ * exists, then sample_wait_for_stop() blocks until Ctrl-C or SIGTERM.
+ *
+ * POSIX: instead of a signal handler (which may only set a flag), SIGINT and
+ * SIGTERM are blocked in main before the engine starts its threads (they
+ * inherit the mask), and main takes them synchronously with sigwait, so no
+ * engine thread is ever interrupted and no handler code runs at all.
+ * Windows: a console control handler (run on its own thread) sets an event. */
+#ifdef _WIN32
+static HANDLE sample_stop_event;
+static inline BOOL WINAPI sample_ctrl_handler(DWORD type)
+{
+    (void)type; /* Ctrl-C, Ctrl-Break, console close, logoff, shutdown */
+    SetEvent(sample_stop_event);
+    return TRUE;
+}
+static inline void sample_stop_signals_setup(void)
+{
+    sample_stop_event = CreateEventA(NULL, TRUE, FALSE, NULL);
+    SetConsoleCtrlHandler(sample_ctrl_handler, TRUE);
+}
+static inline void sample_wait_for_stop(void) { WaitForSingleObject(sample_stop_event, INFINITE); }
+#else
+static sigset_t sample_stop_set;
+static inline void sample_stop_signals_setup(void)
+{
+    sigemptyset(&sample_stop_set);
+    sigaddset(&sample_stop_set, SIGINT);
+    sigaddset(&sample_stop_set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sample_stop_set, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a write to a closed socket must not kill us */
+}
+static inline void sample_wait_for_stop(void)
+{
+    int sig = 0;
+    while (sigwait(&sample_stop_set, &sig) != 0) {
+    }
+}
+#endif
+
+#endif /* IOCPNET_SAMPLE_COMMON_H */
