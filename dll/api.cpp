@@ -1,0 +1,304 @@
+// The C ABI shim: argument checks, error codes and the exception barrier.
+// Every exported function catches everything; nothing is thrown across.
+#include <cstring>
+#include <new>
+
+#include "errors.hpp"
+#include "port.hpp"
+
+using namespace iocpnet;
+
+namespace {
+
+template <class F> int guarded(F &&f) noexcept {
+    try {
+        return f();
+    } catch (const std::bad_alloc &) {
+        return fail(IOCPNET_E_NO_MEMORY, "out of memory");
+    } catch (const std::exception &e) {
+        return fail(IOCPNET_E_SYSTEM, "internal error: %s", e.what());
+    } catch (...) {
+        return fail(IOCPNET_E_SYSTEM, "internal error");
+    }
+}
+
+Port *as_port(iocpnet_port *p) { return static_cast<Port *>(p); }
+
+constexpr uint32_t kConfigV1Size = 24; // the config as first released: up to max_send_queue_bytes
+constexpr uint32_t kOptionsMinSize = 8;
+
+#define CHECK_PORT(p)                                                                              \
+    if (!(p)) return fail(IOCPNET_E_INVALID_ARG, "port is NULL")
+
+// Resolves per-connection options against the port's config.
+int resolve_opts(Port *p, const iocpnet_conn_options *in, ConnOpts *out) {
+    *out = p->defaults;
+    if (!in) return IOCPNET_OK;
+    iocpnet_conn_options o;
+    iocpnet_conn_options_init(&o);
+    if (in->struct_size < kOptionsMinSize)
+        return fail(IOCPNET_E_INVALID_ARG, "iocpnet_conn_options.struct_size %u is too small", in->struct_size);
+    memcpy(&o, in, in->struct_size < sizeof o ? in->struct_size : sizeof o);
+    if (o.framing > IOCPNET_FRAMING_LINE) return fail(IOCPNET_E_INVALID_ARG, "unknown framing %u", o.framing);
+    out->framing = o.framing;
+    out->max_message = o.max_message_size ? o.max_message_size : 1u << 20;
+    if (o.idle_timeout_ms != IOCPNET_INHERIT) out->idle_ms = o.idle_timeout_ms;
+    if (o.connect_timeout_ms != IOCPNET_INHERIT) out->connect_ms = o.connect_timeout_ms;
+    if (o.tcp_nodelay != IOCPNET_INHERIT) out->nodelay = o.tcp_nodelay != 0;
+    if (o.keepalive_s != IOCPNET_INHERIT) out->keepalive_s = o.keepalive_s;
+    return IOCPNET_OK;
+}
+
+} // namespace
+
+extern "C" {
+
+uint32_t iocpnet_version(void) {
+    return (IOCPNET_VERSION_MAJOR << 16) | (IOCPNET_VERSION_MINOR << 8) | IOCPNET_VERSION_PATCH;
+}
+
+const char *iocpnet_strerror(int err) {
+    switch (err) {
+    case IOCPNET_OK: return "success";
+#define XX(name, value, msg) case IOCPNET_E_##name: return msg;
+        IOCPNET_ERRNO_MAP(XX)
+#undef XX
+    default: return "unknown error";
+    }
+}
+
+const char *iocpnet_err_name(int err) {
+    switch (err) {
+    case IOCPNET_OK: return "IOCPNET_OK";
+#define XX(name, value, msg) case IOCPNET_E_##name: return "IOCPNET_E_" #name;
+        IOCPNET_ERRNO_MAP(XX)
+#undef XX
+    default: return "IOCPNET_E_UNKNOWN";
+    }
+}
+
+const char *iocpnet_last_error_message(void) { return last_error(); }
+
+void iocpnet_config_init(iocpnet_config *cfg) {
+    if (!cfg) return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->struct_size = sizeof *cfg;
+    cfg->tcp_nodelay = 1;
+}
+
+void iocpnet_conn_options_init(iocpnet_conn_options *opt) {
+    if (!opt) return;
+    memset(opt, 0, sizeof *opt);
+    opt->struct_size = sizeof *opt;
+    opt->framing = IOCPNET_FRAMING_RAW;
+    opt->idle_timeout_ms = opt->connect_timeout_ms = IOCPNET_INHERIT;
+    opt->tcp_nodelay = opt->keepalive_s = IOCPNET_INHERIT;
+}
+
+int iocpnet_port_create(const iocpnet_config *cfg, const iocpnet_callbacks *cbs, void *user, iocpnet_port **out) {
+    return guarded([&]() -> int {
+        if (!out) return fail(IOCPNET_E_INVALID_ARG, "out is NULL");
+        *out = nullptr;
+        iocpnet_config c;
+        iocpnet_config_init(&c);
+        if (cfg) {
+            if (cfg->struct_size < kConfigV1Size)
+                return fail(IOCPNET_E_INVALID_ARG, "iocpnet_config.struct_size %u is too small", cfg->struct_size);
+            memcpy(&c, cfg, cfg->struct_size < sizeof c ? cfg->struct_size : sizeof c);
+        }
+        if (c.backend > IOCPNET_BACKEND_EPOLL) return fail(IOCPNET_E_INVALID_ARG, "unknown backend %u", c.backend);
+        if (cbs && cbs->struct_size < 8)
+            return fail(IOCPNET_E_INVALID_ARG, "iocpnet_callbacks.struct_size %u is too small", cbs->struct_size);
+        Port *p = new Port;
+        int rc = p->init(c, cbs, user);
+        if (rc != IOCPNET_OK) {
+            delete p;
+            return rc;
+        }
+        *out = p;
+        return IOCPNET_OK;
+    });
+}
+
+int iocpnet_port_destroy(iocpnet_port *port) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        int rc = as_port(port)->destroy();
+        if (rc == IOCPNET_OK) delete as_port(port);
+        return rc;
+    });
+}
+
+int iocpnet_set_callbacks(iocpnet_port *port, const iocpnet_callbacks *cbs, void *user) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        if (cbs && cbs->struct_size < 8)
+            return fail(IOCPNET_E_INVALID_ARG, "iocpnet_callbacks.struct_size %u is too small", cbs->struct_size);
+        as_port(port)->set_callbacks(cbs, user);
+        return IOCPNET_OK;
+    });
+}
+
+int iocpnet_post(iocpnet_port *port, void(IOCPNET_CALL *fn)(void *), void *arg) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        if (!fn) return fail(IOCPNET_E_INVALID_ARG, "fn is NULL");
+        Port *p = as_port(port);
+        if (p->stopping.load()) return fail(IOCPNET_E_SHUTTING_DOWN, "the port is being destroyed");
+        Task t{};
+        t.kind = Task::post;
+        t.fn = fn;
+        t.arg = arg;
+        p->push_task(p->pick_worker(), t);
+        return IOCPNET_OK;
+    });
+}
+
+int iocpnet_get_stats(iocpnet_port *port, iocpnet_stats *out) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        if (!out || out->struct_size < 8) return fail(IOCPNET_E_INVALID_ARG, "out is NULL or its struct_size below 8");
+        Port *p = as_port(port);
+        iocpnet_stats s;
+        memset(&s, 0, sizeof s);
+        s.struct_size = sizeof s;
+        s.backend = p->be->kind();
+        s.connections_open = p->live_conns.load();
+        s.connections_accepted = p->n_accepted.load();
+        s.connections_connected = p->n_connected.load();
+        s.connections_closed = p->n_closed.load();
+        s.bytes_received = p->rx_bytes.load();
+        s.bytes_sent = p->tx_bytes.load();
+        int64_t q = p->queued_bytes.load();
+        s.send_queue_bytes = q > 0 ? uint64_t(q) : 0;
+        uint32_t n = out->struct_size < sizeof s ? out->struct_size : uint32_t(sizeof s);
+        memcpy(reinterpret_cast<char *>(out) + 4, reinterpret_cast<char *>(&s) + 4, n - 4); // keep the caller's size
+        return IOCPNET_OK;
+    });
+}
+
+int iocpnet_listen(iocpnet_port *port, const char *host, uint16_t tcp_port, iocpnet_listener *out) {
+    return iocpnet_listen_ex(port, host, tcp_port, nullptr, out);
+}
+
+int iocpnet_listen_ex(iocpnet_port *port, const char *host, uint16_t tcp_port, const iocpnet_conn_options *opt,
+                      iocpnet_listener *out) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        if (!out) return fail(IOCPNET_E_INVALID_ARG, "out is NULL");
+        ConnOpts o;
+        int rc = resolve_opts(as_port(port), opt, &o);
+        if (rc != IOCPNET_OK) return rc;
+        return as_port(port)->listen(host, tcp_port, o, out);
+    });
+}
+
+int iocpnet_listener_port(iocpnet_port *port, iocpnet_listener listener, uint16_t *out) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        if (!out) return fail(IOCPNET_E_INVALID_ARG, "out is NULL");
+        return as_port(port)->listener_port(listener, out);
+    });
+}
+
+int iocpnet_unlisten(iocpnet_port *port, iocpnet_listener listener) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        return as_port(port)->unlisten(listener);
+    });
+}
+
+int iocpnet_connect(iocpnet_port *port, const char *host, uint16_t tcp_port, iocpnet_conn *out) {
+    return iocpnet_connect_ex(port, host, tcp_port, nullptr, out);
+}
+
+int iocpnet_connect_ex(iocpnet_port *port, const char *host, uint16_t tcp_port, const iocpnet_conn_options *opt,
+                       iocpnet_conn *out) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        if (!out || !host || !*host) return fail(IOCPNET_E_INVALID_ARG, "out or host is NULL");
+        if (tcp_port == 0) return fail(IOCPNET_E_ADDR_INVALID, "cannot connect to port 0");
+        ConnOpts o;
+        int rc = resolve_opts(as_port(port), opt, &o);
+        if (rc != IOCPNET_OK) return rc;
+        return as_port(port)->connect(host, tcp_port, o, out);
+    });
+}
+
+int iocpnet_send(iocpnet_port *port, iocpnet_conn conn, const void *data, size_t len) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        if (!data && len) return fail(IOCPNET_E_INVALID_ARG, "data is NULL");
+        return as_port(port)->send(conn, data, len);
+    });
+}
+
+int iocpnet_send_many(iocpnet_port *port, const iocpnet_conn *conns, size_t count, const void *data, size_t len,
+                      size_t *queued) {
+    return guarded([&]() -> int {
+        if (queued) *queued = 0;
+        CHECK_PORT(port);
+        if (!conns && count) return fail(IOCPNET_E_INVALID_ARG, "conns is NULL");
+        if (!data && len) return fail(IOCPNET_E_INVALID_ARG, "data is NULL");
+        return as_port(port)->send_many(conns, count, data, len, queued);
+    });
+}
+
+int iocpnet_close(iocpnet_port *port, iocpnet_conn conn, int mode) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        if (mode != IOCPNET_CLOSE_GRACEFUL && mode != IOCPNET_CLOSE_ABORT)
+            return fail(IOCPNET_E_INVALID_ARG, "unknown close mode %d", mode);
+        return as_port(port)->close(conn, mode);
+    });
+}
+
+int iocpnet_conn_set_user(iocpnet_port *port, iocpnet_conn conn, void *user) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        Conn *c = as_port(port)->lookup(conn);
+        if (!c) return fail(IOCPNET_E_NOT_FOUND, "no open connection %llu", (unsigned long long)conn);
+        c->user = user;
+        c->mu.unlock();
+        return IOCPNET_OK;
+    });
+}
+
+int iocpnet_conn_get_user(iocpnet_port *port, iocpnet_conn conn, void **out) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        if (!out) return fail(IOCPNET_E_INVALID_ARG, "out is NULL");
+        Conn *c = as_port(port)->lookup(conn);
+        if (!c) return fail(IOCPNET_E_NOT_FOUND, "no open connection %llu", (unsigned long long)conn);
+        *out = c->user;
+        c->mu.unlock();
+        return IOCPNET_OK;
+    });
+}
+
+static int address_of(iocpnet_port *port, iocpnet_conn conn, char *buf, size_t buflen, bool peer) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        if (!buf || !buflen) return fail(IOCPNET_E_INVALID_ARG, "buf is NULL or empty");
+        buf[0] = 0;
+        Conn *c = as_port(port)->lookup(conn);
+        if (!c) return fail(IOCPNET_E_NOT_FOUND, "no open connection %llu", (unsigned long long)conn);
+        std::unique_lock<std::mutex> lk(c->mu, std::adopt_lock);
+        if (peer && !c->connected) return fail(IOCPNET_E_SYSTEM, "not connected yet");
+        return net_address_text(c->sock->fd, peer, buf, buflen);
+    });
+}
+
+int iocpnet_conn_peer_address(iocpnet_port *port, iocpnet_conn conn, char *buf, size_t buflen) {
+    return address_of(port, conn, buf, buflen, true);
+}
+
+int iocpnet_conn_local_address(iocpnet_port *port, iocpnet_conn conn, char *buf, size_t buflen) {
+    return address_of(port, conn, buf, buflen, false);
+}
+
+int iocpnet_set_log(uint32_t level, iocpnet_log_fn fn, void *user) {
+    return guarded([&]() -> int { return set_log(level, fn, user); });
+}
+
+} // extern "C"
