@@ -1,0 +1,60 @@
+using System.Runtime.InteropServices;
+
+namespace IocpNet.Native;
+
+// Blittable mirrors of the versioned structs in iocpnet.h, field for field.
+// SWIG's C# proxies would reach fields through accessor functions in a
+// compiled wrapper; these are passed by pointer straight to the library.
+// Their sizes are checked against the struct_size the C _init functions write.
+
+[StructLayout(LayoutKind.Sequential)]
+internal struct NativeConfig
+{
+    public uint struct_size;
+    public uint worker_threads;
+    public uint backend;
+    public uint max_connections;
+    public ulong max_send_queue_bytes;
+    public uint idle_timeout_ms;
+    public uint connect_timeout_ms;
+    public uint tcp_nodelay;
+    public uint keepalive_s;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal struct NativeConnOptions
+{
+    public uint struct_size;
+    public uint framing;
+    public uint max_message_size;
+    public uint idle_timeout_ms;
+    public uint connect_timeout_ms;
+    public uint tcp_nodelay;
+    public uint keepalive_s;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct NativeCallbacks
+{
+    public uint struct_size;
+    public delegate* unmanaged[Cdecl]<IntPtr, IntPtr, ulong, ulong, void> on_accept;
+    public delegate* unmanaged[Cdecl]<IntPtr, IntPtr, ulong, int, void> on_connect;
+    public delegate* unmanaged[Cdecl]<IntPtr, IntPtr, ulong, byte*, nuint, void> on_data;
+    public delegate* unmanaged[Cdecl]<IntPtr, IntPtr, ulong, void> on_drain;
+    public delegate* unmanaged[Cdecl]<IntPtr, IntPtr, ulong, int, void> on_close;
+    public delegate* unmanaged[Cdecl]<IntPtr, IntPtr, ulong, int, void> on_framing_error;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal struct NativeStats
+{
+    public uint struct_size;
+    public uint backend;
+    public ulong connections_open;
+    public ulong connections_accepted;
+    public ulong connections_connected;
+    public ulong connections_closed;
+    public ulong bytes_received;
+    public ulong bytes_sent;
+    public ulong send_queue_bytes;
+}
