@@ -19,6 +19,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -466,6 +467,8 @@ int main(int argc, char **argv) {
     if (opt.port <= 0 || opt.interval_us <= 0 || opt.interval_us >= 1000000 || opt.rounds < 1) {
         fprintf(stderr, "need --port > 0, 0 < --interval-us < 1000000, --rounds >= 1\n"); return 2;
     }
+    /* A server that dies mid-run must fail the run with a message, not kill us by SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
     /* 1,000 clients need more than the usual soft limit of 1,024 descriptors. */
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) { rl.rlim_cur = rl.rlim_max; setrlimit(RLIMIT_NOFILE, &rl); }

@@ -22,8 +22,29 @@ set(CMAKE_EXE_LINKER_FLAGS_INIT "-static-libgcc -static-libstdc++ -static")
 set(CMAKE_SHARED_LINKER_FLAGS_INIT "-static-libgcc -static-libstdc++ -static")
 set(CMAKE_MODULE_LINKER_FLAGS_INIT "-static-libgcc -static-libstdc++ -static")
 
-# ctest, catch_discover_tests and add_test run the .exe under Wine.
+# ctest, catch_discover_tests and add_test run the .exe under Wine, through a
+# wrapper that gives each build folder its own quiet prefix
+# (<build>/wineprefix, created on first use).
 find_program(IOCPNET_WINE NAMES wine64 wine)
 if(IOCPNET_WINE)
-  set(CMAKE_CROSSCOMPILING_EMULATOR ${IOCPNET_WINE})
+  set(CMAKE_CROSSCOMPILING_EMULATOR ${CMAKE_CURRENT_LIST_DIR}/../scripts/wine-env.sh)
+endif()
+
+# Catch2 2.x is header-only and installed for the host (/usr/include/catch2,
+# /usr/lib/cmake/Catch2). Its package lies outside the target root, and its
+# include directory /usr/include would put glibc's headers in front of
+# mingw's. So stage it: a copy of the package files whose prefix holds only
+# include/catch2 (a link to the host headers); find_package(Catch2) uses it
+# (Catch2::Catch2 only).
+if(EXISTS /usr/lib/cmake/Catch2/Catch2Config.cmake AND EXISTS /usr/include/catch2/catch.hpp
+   AND NOT Catch2_DIR)
+  set(_stage ${CMAKE_BINARY_DIR}/catch2-stage)
+  file(MAKE_DIRECTORY ${_stage}/include ${_stage}/lib/cmake)
+  # Not Catch2Targets-none.cmake: it points Catch2::Catch2WithMain at the
+  # host's libCatch2WithMain.a, which a Windows link cannot use.
+  file(COPY /usr/lib/cmake/Catch2 DESTINATION ${_stage}/lib/cmake PATTERN "Catch2Targets-*.cmake" EXCLUDE)
+  if(NOT EXISTS ${_stage}/include/catch2)
+    file(CREATE_LINK /usr/include/catch2 ${_stage}/include/catch2 SYMBOLIC)
+  endif()
+  set(Catch2_DIR ${_stage}/lib/cmake/Catch2 CACHE PATH "Catch2 package staged for the cross build")
 endif()

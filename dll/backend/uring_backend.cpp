@@ -11,6 +11,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace iocpnet {
@@ -94,6 +95,7 @@ int uring_probe() {
         io_uring_prep_recv_multishot(sqe, sv[0], nullptr, 0, 0);
         sqe->flags |= IOSQE_BUFFER_SELECT;
         sqe->buf_group = 0;
+        io_uring_sqe_set_data64(sqe, 1);
         io_uring_submit(&ring);
         if (write(sv[1], "x", 1) != 1) result = fail(IOCPNET_E_SYSTEM, "probe write: %s", strerror(errno));
         io_uring_cqe *cqe = nullptr;
@@ -106,8 +108,21 @@ int uring_probe() {
                 result = fail(IOCPNET_E_UNSUPPORTED, "io_uring multishot recv unsupported (res %d flags %#x)",
                               cqe->res, cqe->flags);
         }
+        // End the recv here rather than in the ring's asynchronous teardown,
+        // which would interrupt this thread later with task work (EINTR).
+        bool more = cqe && (cqe->flags & IORING_CQE_F_MORE);
+        if (cqe) io_uring_cqe_seen(&ring, cqe);
+        if (more && (sqe = io_uring_get_sqe(&ring))) {
+            io_uring_prep_cancel64(sqe, 1, 0);
+            io_uring_sqe_set_data64(sqe, 2);
+            io_uring_submit(&ring);
+            while (more && io_uring_wait_cqe_timeout(&ring, &cqe, &ts) == 0) {
+                if (cqe->user_data == 1 && !(cqe->flags & IORING_CQE_F_MORE)) more = false;
+                io_uring_cqe_seen(&ring, cqe);
+            }
+        }
     }
-    io_uring_queue_exit(&ring); // cancels the multishot recv
+    io_uring_queue_exit(&ring);
     bufs.destroy(nullptr, 0);
     if (sv[0] >= 0) close(sv[0]);
     if (sv[1] >= 0) close(sv[1]);
@@ -168,8 +183,9 @@ uint32_t UringBackend::kind() const { return IOCPNET_BACKEND_IO_URING; }
 void UringBackend::ensure_enabled(Worker &w) {
     if (w.enabled) return;
     w.enabled = true;
-    int rc = io_uring_enable_rings(&w.ring);
-    if (rc < 0) log(IOCPNET_LOG_ERROR, "io_uring_enable_rings: %s", strerror(-rc));
+    // liburing 2.3 declares io_uring_enable_rings but does not export it.
+    long rc = syscall(__NR_io_uring_register, w.ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
+    if (rc < 0) log(IOCPNET_LOG_ERROR, "io_uring enable rings: %s", strerror(errno));
     arm_wake(w);
 }
 

@@ -209,7 +209,9 @@ IOCPNET_API int IOCPNET_CALL iocpnet_port_create(const iocpnet_config *cfg, cons
                                                  void *user, iocpnet_port **out);
 
 /* Stops the listeners, closes every connection (on_close fires once for each,
- * reason IOCPNET_OK), waits for every operation in flight, joins the workers
+ * reason IOCPNET_OK; a connection still connecting gets on_connect with
+ * IOCPNET_E_SHUTTING_DOWN instead), drops unsent data, waits for every
+ * operation in flight, joins the workers
  * and frees the port. Callbacks still running on other threads finish first.
  * Errors: INVALID_ARG (NULL), IN_CALLBACK (called from one of this port's
  * worker threads, e.g. inside its callback: the port is left intact). */
@@ -277,16 +279,21 @@ IOCPNET_API int IOCPNET_CALL iocpnet_send(iocpnet_port *port, iocpnet_conn conn,
 
 /* Sends one payload to many connections sharing one reference-counted copy,
  * freed when the last receiver's send completes. A receiver that is unknown,
- * closed or full is skipped; *queued (may be NULL) is how many got it.
+ * closed or full (on_drain follows for it, as after WOULD_BLOCK), or whose
+ * framing cannot carry the payload, is skipped; *queued (may be NULL) is how
+ * many got it. Bytes of one sender's calls reach each receiver in order.
  * Errors: INVALID_ARG (port NULL, conns NULL with count > 0, data NULL with
  * len > 0), NO_MEMORY. Skipped receivers are not errors. */
 IOCPNET_API int IOCPNET_CALL iocpnet_send_many(iocpnet_port *port, const iocpnet_conn *conns, size_t count,
                                                const void *data, size_t len, size_t *queued);
 
 /* Closes a connection. GRACEFUL sends what is queued, then shuts down the
- * write side; ABORT drops the queue and resets. Either way no callback but
+ * write side (then waits up to 5 s for the peer's EOF so that the close is
+ * not a reset); ABORT drops the queue and resets. Either way no callback but
  * on_close (reason IOCPNET_OK) follows, and later calls with the id give
- * NOT_FOUND. Errors: INVALID_ARG (bad mode), NOT_FOUND. */
+ * NOT_FOUND. A connection still connecting is cancelled instead: its
+ * on_connect comes with IOCPNET_E_SHUTTING_DOWN and no on_close follows.
+ * Errors: INVALID_ARG (bad mode), NOT_FOUND. */
 IOCPNET_API int IOCPNET_CALL iocpnet_close(iocpnet_port *port, iocpnet_conn conn, int mode);
 
 /* Attaches an application pointer to a connection / reads it back (NULL if
