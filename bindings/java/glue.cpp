@@ -1,0 +1,326 @@
+// The engine's C callbacks, forwarded to the Java director, and the calls
+// Java makes into the engine. See glue.hpp.
+#include "glue.hpp"
+
+#include <pthread.h>
+#include <atomic>
+#include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace iocpnet_java {
+namespace {
+
+JavaVM *g_vm = nullptr;
+std::atomic<NativeLogger *> g_logger{nullptr};
+
+// A Java exception cleared by the director:except code, waiting for the
+// trampoline that made the upcall (it knows the port and connection).
+thread_local jthrowable t_pending = nullptr;
+// Nonzero while this thread holds a GetPrimitiveArrayCritical region: no JNI
+// call may happen then, so log messages are kept until it is released.
+thread_local int t_critical_depth = 0;
+thread_local std::vector<std::pair<uint32_t, std::string>> t_deferred_logs;
+
+pthread_key_t g_detach_key;
+pthread_once_t g_detach_once = PTHREAD_ONCE_INIT;
+void detach_thread(void *) { if (g_vm) g_vm->DetachCurrentThread(); }
+void make_detach_key() { pthread_key_create(&g_detach_key, detach_thread); }
+
+// This thread's JNIEnv. A thread we attach here (only on the exception path
+// of a build without SWIG_JAVA_DETACH_ON_THREAD_END) is attached as a daemon
+// and detached when it ends, like SWIG's own attach with that flag.
+JNIEnv *current_env() {
+    JNIEnv *env = nullptr;
+    if (!g_vm) return nullptr;
+    if (g_vm->GetEnv(reinterpret_cast<void **>(&env), JNI_VERSION_1_8) == JNI_OK) return env;
+    if (g_vm->AttachCurrentThreadAsDaemon(reinterpret_cast<void **>(&env), nullptr) != JNI_OK) return nullptr;
+    pthread_once(&g_detach_once, make_detach_key);
+    pthread_setspecific(g_detach_key, g_vm);
+    return env;
+}
+
+// Prints and drops an exception nobody can handle (a throwing
+// onHandlerException or log hook): the worker thread must go on.
+void drop_pending(const char *where) {
+    jthrowable t = t_pending;
+    if (!t) return;
+    t_pending = nullptr;
+    JNIEnv *env = current_env();
+    if (!env) return;
+    std::fprintf(stderr, "iocpnet: exception thrown by %s (ignored):\n", where);
+    env->Throw(t);
+    env->ExceptionDescribe(); // prints the stack trace and clears it
+    env->DeleteGlobalRef(t);
+}
+
+// After every upcall: a handler that threw is told via onHandlerException,
+// and the connection it was serving is aborted (its state is unknown).
+void after_upcall(NativeHandler *h, iocpnet_port *port, iocpnet_conn conn, bool close_conn) {
+    jthrowable t = t_pending;
+    if (!t) return;
+    t_pending = nullptr;
+    h->onHandlerException(static_cast<int64_t>(conn), t);
+    drop_pending("onHandlerException");
+    if (JNIEnv *env = current_env()) env->DeleteGlobalRef(t);
+    if (close_conn && conn) iocpnet_close(port, conn, IOCPNET_CLOSE_ABORT);
+}
+
+NativeHandler *H(void *user) { return static_cast<NativeHandler *>(user); }
+int64_t J(uint64_t id) { return static_cast<int64_t>(id); }
+
+void IOCPNET_CALL cb_accept(void *u, iocpnet_port *p, iocpnet_listener l, iocpnet_conn c) {
+    H(u)->onAccept(J(l), J(c));
+    after_upcall(H(u), p, c, true);
+}
+void IOCPNET_CALL cb_connect(void *u, iocpnet_port *p, iocpnet_conn c, int status) {
+    H(u)->onConnect(J(c), status);
+    after_upcall(H(u), p, c, status == IOCPNET_OK);
+}
+void IOCPNET_CALL cb_data(void *u, iocpnet_port *p, iocpnet_conn c, const uint8_t *d, size_t n) {
+    static const uint8_t empty = 0; // NewDirectByteBuffer wants an address even for 0 bytes
+    H(u)->onData(J(c), Bytes{d ? d : &empty, n});
+    after_upcall(H(u), p, c, true);
+}
+void IOCPNET_CALL cb_drain(void *u, iocpnet_port *p, iocpnet_conn c) {
+    H(u)->onDrain(J(c));
+    after_upcall(H(u), p, c, true);
+}
+void IOCPNET_CALL cb_close(void *u, iocpnet_port *p, iocpnet_conn c, int reason) {
+    H(u)->onClose(J(c), reason);
+    after_upcall(H(u), p, c, false);
+}
+void IOCPNET_CALL cb_framing_error(void *u, iocpnet_port *p, iocpnet_conn c, int err) {
+    H(u)->onFramingError(J(c), err);
+    after_upcall(H(u), p, c, true);
+}
+
+struct PostArg {
+    NativeHandler *handler;
+    iocpnet_port *port;
+    int64_t token;
+};
+void IOCPNET_CALL cb_post(void *arg) {
+    PostArg *a = static_cast<PostArg *>(arg);
+    a->handler->onPost(a->token);
+    after_upcall(a->handler, a->port, 0, false);
+    delete a;
+}
+
+void IOCPNET_CALL cb_log(void *user, uint32_t level, const char *message) {
+    if (t_critical_depth > 0) {
+        t_deferred_logs.emplace_back(level, message ? message : "");
+        return;
+    }
+    static_cast<NativeLogger *>(user)->log(static_cast<int>(level), message ? message : "");
+    drop_pending("the log hook");
+}
+
+void flush_deferred_logs() {
+    if (t_deferred_logs.empty()) return;
+    std::vector<std::pair<uint32_t, std::string>> logs;
+    logs.swap(t_deferred_logs);
+    if (NativeLogger *lg = g_logger.load())
+        for (auto &m : logs) {
+            lg->log(static_cast<int>(m.first), m.second.c_str());
+            drop_pending("the log hook");
+        }
+}
+
+// A GetPrimitiveArrayCritical region around one engine call. The engine's
+// send only copies into its queue (no callback runs inline), so the region
+// is short and makes no JNI call; log messages are deferred (cb_log).
+class Critical {
+public:
+    Critical(JNIEnv *env, jarray a) : env_(env), a_(a), p_(env->GetPrimitiveArrayCritical(a, nullptr)) {
+        ++t_critical_depth;
+    }
+    ~Critical() {
+        if (p_) env_->ReleasePrimitiveArrayCritical(a_, p_, JNI_ABORT); // read only: no copy back
+        if (--t_critical_depth == 0) flush_deferred_logs();
+    }
+    char *get() const { return static_cast<char *>(p_); }
+
+private:
+    JNIEnv *env_;
+    jarray a_;
+    void *p_;
+};
+
+iocpnet_conn_options conn_options(int framing, int maxMessageSize, int idle, int connectTimeout,
+                                  int nodelay, int keepalive) {
+    iocpnet_conn_options o;
+    iocpnet_conn_options_init(&o);
+    o.framing = static_cast<uint32_t>(framing);
+    o.max_message_size = static_cast<uint32_t>(maxMessageSize);
+    o.idle_timeout_ms = static_cast<uint32_t>(idle);
+    o.connect_timeout_ms = static_cast<uint32_t>(connectTimeout);
+    o.tcp_nodelay = static_cast<uint32_t>(nodelay);
+    o.keepalive_s = static_cast<uint32_t>(keepalive);
+    return o;
+}
+
+} // namespace
+
+void stash_exception(JNIEnv *env, jthrowable error) {
+    if (!t_pending) t_pending = static_cast<jthrowable>(env->NewGlobalRef(error)); // the first one wins
+    env->DeleteLocalRef(error);
+}
+
+NativePort::~NativePort() {
+    if (port_) iocpnet_port_destroy(port_);
+    delete handler_;
+}
+
+int NativePort::create(NativeHandler *handler, int workerThreads, int backend, int maxConnections,
+                       int64_t maxSendQueueBytes, int idleTimeoutMs, int connectTimeoutMs, int tcpNodelay,
+                       int keepaliveS) {
+    if (port_ || !handler) {
+        delete handler;
+        return IOCPNET_E_INVALID_ARG;
+    }
+    iocpnet_config cfg;
+    iocpnet_config_init(&cfg);
+    cfg.worker_threads = static_cast<uint32_t>(workerThreads);
+    cfg.backend = static_cast<uint32_t>(backend);
+    cfg.max_connections = static_cast<uint32_t>(maxConnections);
+    cfg.max_send_queue_bytes = static_cast<uint64_t>(maxSendQueueBytes);
+    cfg.idle_timeout_ms = static_cast<uint32_t>(idleTimeoutMs);
+    cfg.connect_timeout_ms = static_cast<uint32_t>(connectTimeoutMs);
+    cfg.tcp_nodelay = static_cast<uint32_t>(tcpNodelay);
+    cfg.keepalive_s = static_cast<uint32_t>(keepaliveS);
+    iocpnet_callbacks cbs = {};
+    cbs.struct_size = sizeof cbs;
+    cbs.on_accept = cb_accept;
+    cbs.on_connect = cb_connect;
+    cbs.on_data = cb_data;
+    cbs.on_drain = cb_drain;
+    cbs.on_close = cb_close;
+    cbs.on_framing_error = cb_framing_error;
+    int rc = iocpnet_port_create(&cfg, &cbs, handler, &port_);
+    if (rc != IOCPNET_OK) {
+        port_ = nullptr;
+        delete handler;
+        return rc;
+    }
+    handler_ = handler;
+    return rc;
+}
+
+int NativePort::destroy() {
+    if (!port_) return IOCPNET_E_INVALID_ARG;
+    int rc = iocpnet_port_destroy(port_);
+    if (rc != IOCPNET_OK) return rc; // IN_CALLBACK: the port is intact
+    port_ = nullptr;
+    delete handler_; // releases the director's global reference to the Java handler
+    handler_ = nullptr;
+    return rc;
+}
+
+int NativePort::listen(const char *host, int port, int framing, int maxMessageSize, int idleTimeoutMs,
+                       int connectTimeoutMs, int tcpNodelay, int keepaliveS, int64_t *out) {
+    iocpnet_conn_options o = conn_options(framing, maxMessageSize, idleTimeoutMs, connectTimeoutMs, tcpNodelay, keepaliveS);
+    iocpnet_listener l = 0;
+    int rc = iocpnet_listen_ex(port_, host, static_cast<uint16_t>(port), &o, &l);
+    *out = J(l);
+    return rc;
+}
+
+int NativePort::listenerPort(int64_t listener, int *out) {
+    uint16_t p = 0;
+    int rc = iocpnet_listener_port(port_, static_cast<iocpnet_listener>(listener), &p);
+    *out = p;
+    return rc;
+}
+
+int NativePort::unlisten(int64_t listener) { return iocpnet_unlisten(port_, static_cast<iocpnet_listener>(listener)); }
+
+int NativePort::connect(const char *host, int port, int framing, int maxMessageSize, int idleTimeoutMs,
+                        int connectTimeoutMs, int tcpNodelay, int keepaliveS, int64_t *out) {
+    iocpnet_conn_options o = conn_options(framing, maxMessageSize, idleTimeoutMs, connectTimeoutMs, tcpNodelay, keepaliveS);
+    iocpnet_conn c = 0;
+    int rc = iocpnet_connect_ex(port_, host, static_cast<uint16_t>(port), &o, &c);
+    *out = J(c);
+    return rc;
+}
+
+int NativePort::send(JNIEnv *env, int64_t conn, jbyteArray data, int off, int len) {
+    Critical c(env, data);
+    if (!c.get()) return IOCPNET_E_NO_MEMORY; // an OutOfMemoryError is pending for Java
+    return iocpnet_send(port_, static_cast<iocpnet_conn>(conn), c.get() + off, static_cast<size_t>(len));
+}
+
+int NativePort::sendDirect(JNIEnv *env, int64_t conn, jobject directBuffer, int off, int len) {
+    char *base = static_cast<char *>(env->GetDirectBufferAddress(directBuffer));
+    if (!base) return IOCPNET_E_INVALID_ARG;
+    return iocpnet_send(port_, static_cast<iocpnet_conn>(conn), base + off, static_cast<size_t>(len));
+}
+
+int NativePort::sendMany(JNIEnv *env, jlongArray conns, int count, jbyteArray data, int off, int len,
+                         int64_t *out) {
+    size_t queued = 0;
+    *out = 0;
+    // Two critical regions may nest; jlong and iocpnet_conn have the same size.
+    Critical ids(env, conns);
+    if (!ids.get()) return IOCPNET_E_NO_MEMORY;
+    Critical bytes(env, data);
+    if (!bytes.get()) return IOCPNET_E_NO_MEMORY;
+    int rc = iocpnet_send_many(port_, reinterpret_cast<const iocpnet_conn *>(ids.get()), static_cast<size_t>(count),
+                               bytes.get() + off, static_cast<size_t>(len), &queued);
+    *out = static_cast<int64_t>(queued);
+    return rc;
+}
+
+int NativePort::close(int64_t conn, int mode) { return iocpnet_close(port_, static_cast<iocpnet_conn>(conn), mode); }
+
+int NativePort::post(int64_t token) {
+    PostArg *a = new PostArg{handler_, port_, token};
+    int rc = iocpnet_post(port_, cb_post, a);
+    if (rc != IOCPNET_OK) delete a;
+    return rc;
+}
+
+int NativePort::stats(JNIEnv *env, jlongArray out) {
+    iocpnet_stats s = {};
+    s.struct_size = sizeof s;
+    int rc = iocpnet_get_stats(port_, &s);
+    if (rc != IOCPNET_OK) return rc;
+    jlong v[8] = {static_cast<jlong>(s.backend), static_cast<jlong>(s.connections_open),
+                  static_cast<jlong>(s.connections_accepted), static_cast<jlong>(s.connections_connected),
+                  static_cast<jlong>(s.connections_closed), static_cast<jlong>(s.bytes_received),
+                  static_cast<jlong>(s.bytes_sent), static_cast<jlong>(s.send_queue_bytes)};
+    env->SetLongArrayRegion(out, 0, 8, v);
+    return rc;
+}
+
+int NativePort::check(int64_t conn) {
+    void *u = nullptr;
+    return iocpnet_conn_get_user(port_, static_cast<iocpnet_conn>(conn), &u);
+}
+
+std::string NativePort::address(int64_t conn, bool peer, int *out) {
+    char buf[IOCPNET_ADDRSTRLEN] = {0};
+    auto fn = peer ? iocpnet_conn_peer_address : iocpnet_conn_local_address;
+    *out = fn(port_, static_cast<iocpnet_conn>(conn), buf, sizeof buf);
+    return *out == IOCPNET_OK ? std::string(buf) : std::string();
+}
+
+int setLog(int level, NativeLogger *logger) {
+    int rc = logger ? iocpnet_set_log(static_cast<uint32_t>(level), cb_log, logger)
+                    : iocpnet_set_log(static_cast<uint32_t>(level), nullptr, nullptr);
+    if (rc == IOCPNET_OK) g_logger.store(logger);
+    return rc;
+}
+
+int version() { return static_cast<int>(iocpnet_version()); }
+const char *errName(int code) { return iocpnet_err_name(code); }
+const char *strError(int code) { return iocpnet_strerror(code); }
+const char *lastErrorMessage() { return iocpnet_last_error_message(); }
+
+} // namespace iocpnet_java
+
+extern "C" JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *) {
+    iocpnet_java::g_vm = vm;
+    return JNI_VERSION_1_8;
+}

@@ -1,0 +1,100 @@
+// C++ glue between the C ABI and SWIG's Java director machinery.
+//
+// SWIG wraps the classes below (iocpnet_java.i). The engine's C callbacks
+// land in glue.cpp, which forwards them to NativeHandler's virtual methods;
+// SWIG's director subclass turns those into Java upcalls. Everything here
+// returns iocpnet codes: the Java layer (org.iocpnet.Port) turns them into
+// exceptions. Ids cross as int64_t (a Java long) holding the uint64_t bits.
+#pragma once
+#include <jni.h>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include "iocpnet/iocpnet.h"
+
+namespace iocpnet_java {
+
+// A view of engine memory for onData; typemapped to a direct ByteBuffer.
+struct Bytes {
+    const uint8_t *data;
+    size_t len;
+};
+
+// The callbacks a port delivers. A director: Java overrides these.
+class NativeHandler {
+public:
+    virtual ~NativeHandler() {}
+    virtual void onAccept(int64_t listener, int64_t conn) { (void)listener; (void)conn; }
+    virtual void onConnect(int64_t conn, int status) { (void)conn; (void)status; }
+    virtual void onData(int64_t conn, Bytes data) { (void)conn; (void)data; }
+    virtual void onDrain(int64_t conn) { (void)conn; }
+    virtual void onClose(int64_t conn, int reason) { (void)conn; (void)reason; }
+    virtual void onFramingError(int64_t conn, int err) { (void)conn; (void)err; }
+    // A task queued by NativePort::post (token chosen by Java) is due.
+    virtual void onPost(int64_t token) { (void)token; }
+    // A Java exception escaped one of the methods above; conn is 0 for onPost.
+    // `error` is a global reference owned by the glue, valid during the call.
+    virtual void onHandlerException(int64_t conn, jthrowable error) { (void)conn; (void)error; }
+};
+
+// The process-wide log hook (iocpnet_set_log). A director.
+class NativeLogger {
+public:
+    virtual ~NativeLogger() {}
+    virtual void log(int level, const char *message) { (void)level; (void)message; }
+};
+
+// One iocpnet_port and the handler its callbacks go to.
+class NativePort {
+public:
+    NativePort() {}
+    // Destroys a port still open (blocking) and deletes the handler.
+    ~NativePort();
+    // handler: owned from now on (deleted by destroy/the destructor).
+    // uint32_t settings travel as int (IOCPNET_INHERIT is -1).
+    int create(NativeHandler *handler, int workerThreads, int backend, int maxConnections,
+               int64_t maxSendQueueBytes, int idleTimeoutMs, int connectTimeoutMs, int tcpNodelay,
+               int keepaliveS);
+    // IN_CALLBACK leaves everything intact; on success the handler is deleted.
+    int destroy();
+    int listen(const char *host, int port, int framing, int maxMessageSize, int idleTimeoutMs,
+               int connectTimeoutMs, int tcpNodelay, int keepaliveS, int64_t *OUTPUT);
+    int listenerPort(int64_t listener, int *OUTPUT);
+    int unlisten(int64_t listener);
+    int connect(const char *host, int port, int framing, int maxMessageSize, int idleTimeoutMs,
+                int connectTimeoutMs, int tcpNodelay, int keepaliveS, int64_t *OUTPUT);
+    // Bounds are checked by the Java caller.
+    int send(JNIEnv *env, int64_t conn, jbyteArray data, int off, int len);
+    int sendDirect(JNIEnv *env, int64_t conn, jobject directBuffer, int off, int len);
+    int sendMany(JNIEnv *env, jlongArray conns, int count, jbyteArray data, int off, int len,
+                 int64_t *OUTPUT);
+    int close(int64_t conn, int mode);
+    int post(int64_t token);
+    // out: long[8] = backend, open, accepted, connected, closed, rx, tx, queued.
+    int stats(JNIEnv *env, jlongArray out);
+    // 0 when conn is live, else NOT_FOUND (or INVALID_ARG).
+    int check(int64_t conn);
+    std::string address(int64_t conn, bool peer, int *OUTPUT);
+
+private:
+    NativePort(const NativePort &);
+    NativePort &operator=(const NativePort &);
+    iocpnet_port *port_ = nullptr;
+    NativeHandler *handler_ = nullptr;
+};
+
+// logger: kept for the life of the process (another thread may still be
+// inside the previous one), so never deleted. NULL turns logging off.
+int setLog(int level, NativeLogger *logger);
+int version();
+const char *errName(int code);
+const char *strError(int code);
+const char *lastErrorMessage();
+
+#ifndef SWIG
+// Called from the director:except code in the generated wrapper: keeps the
+// pending Java exception (cleared already) for the callback trampoline.
+void stash_exception(JNIEnv *env, jthrowable error);
+#endif
+
+} // namespace iocpnet_java

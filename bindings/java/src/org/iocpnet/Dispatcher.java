@@ -1,0 +1,83 @@
+package org.iocpnet;
+
+import java.nio.ByteBuffer;
+
+/**
+ * The SWIG director: the engine's callbacks arrive here (glue.cpp forwards
+ * them) and go on to the user's {@link Handler}. Exceptions are deliberately
+ * not caught here: the native side clears them, calls onHandlerException and
+ * closes the connection, so even an Error thrown from this class is contained.
+ */
+final class Dispatcher extends NativeHandler {
+    /** The port whose worker the current thread is (set on its first callback). */
+    static final ThreadLocal<Port> WORKER = new ThreadLocal<>();
+
+    private final Port port;
+    volatile Handler handler;
+
+    Dispatcher(Port port, Handler handler) {
+        this.port = port;
+        this.handler = handler;
+    }
+
+    private void mark() {
+        if (WORKER.get() != port) WORKER.set(port);
+    }
+
+    @Override
+    public void onAccept(long listener, long conn) {
+        mark();
+        handler.onAccept(port, listener, conn);
+    }
+
+    @Override
+    public void onConnect(long conn, int status) {
+        mark();
+        try {
+            handler.onConnect(port, conn, status);
+        } finally {
+            if (status != ErrorCode.OK) port.forget(conn); // a failed connect gets no onClose
+        }
+    }
+
+    @Override
+    public void onData(long conn, ByteBuffer data) {
+        mark();
+        handler.onData(port, conn, data);
+    }
+
+    @Override
+    public void onDrain(long conn) {
+        mark();
+        handler.onDrain(port, conn);
+    }
+
+    @Override
+    public void onClose(long conn, int reason) {
+        mark();
+        try {
+            handler.onClose(port, conn, reason);
+        } finally {
+            port.forget(conn);
+        }
+    }
+
+    @Override
+    public void onFramingError(long conn, int err) {
+        mark();
+        handler.onFramingError(port, conn, err);
+    }
+
+    @Override
+    public void onPost(long token) {
+        mark();
+        Runnable task = port.takePosted(token);
+        if (task != null) task.run();
+    }
+
+    @Override
+    public void onHandlerException(long conn, Throwable error) {
+        mark();
+        handler.onHandlerException(port, conn, error);
+    }
+}
