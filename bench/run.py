@@ -107,6 +107,23 @@ def vm_hwm_kib(pids):
     return total
 
 
+def poller(pids):
+    """What the server waits with, from its open descriptors: AUTO may fall back
+    from io_uring to epoll (seccomp, kernel.io_uring_disabled), and the table
+    should say which one was actually measured."""
+    kinds = set()
+    for p in pids:
+        try:
+            for fd in os.listdir(f"/proc/{p}/fd"):
+                try:
+                    kinds.add(os.readlink(f"/proc/{p}/fd/{fd}"))
+                except OSError:
+                    pass
+        except OSError:
+            pass
+    return "io_uring" if "anon_inode:[io_uring]" in kinds else "epoll" if "anon_inode:[eventpoll]" in kinds else "?"
+
+
 def pin(cpu, argv, can_pin):
     return (["taskset", "-c", str(cpu)] if can_pin else []) + argv
 
@@ -136,6 +153,7 @@ def run_once(kind, sc_args, name, argv, args, can_pin):
             return res
         host = addr["host"] if addr["host"] not in ("0.0.0.0", "::", "") else "127.0.0.1"
         pids = descendants(srv.pid)
+        res["poller"] = poller(pids)
         cmd = [os.path.join(OUT, "loadgen"), kind, "--host", host, "--port", addr["port"]] + sc_args
         if kind == "echo":
             cmd += ["--duration", str(args.duration), "--warmup", str(args.warmup)]
@@ -180,7 +198,7 @@ def summarize(rs):
     ok = [r for r in rs if r["ok"]]
     for r in ok:
         r["cpu_us_per_msg"] = r["server_cpu_us"] / r["msgs"]
-    s = {"runs": len(rs), "ok": len(ok)}
+    s = {"runs": len(rs), "ok": len(ok), "poller": "/".join(sorted({r.get("poller", "?") for r in rs}))}
     for k in ("msgs_per_s", "p50_us", "p99_us", "cpu_us_per_msg", "rss_kib", "tail_ms", "loadgen_cpu_pct"):
         s[k] = med(ok, k)
     if ok:
@@ -198,25 +216,25 @@ def table(sc, kind, names, results):
     per = "delivery" if kind == "fanout" else "msg"
     sums = {n: summarize(results[n]) for n in names}
     base = sums.get("libuv", {})
-    hdr = ["server", "ok runs", unit, "spread", "p50 µs", "p99 µs", f"CPU µs/{per}", "peak RSS MiB",
+    hdr = ["server", "polls with", "ok runs", unit, "spread", "p50 µs", "p99 µs", f"CPU µs/{per}", "peak RSS MiB",
            f"{unit} ÷ libuv", f"CPU/{per} ÷ libuv", "loadgen CPU %"]
     if kind == "fanout":
-        hdr[4:6] = ["tail ms", "–"]
+        hdr[5:7] = ["tail ms", "–"]
     rows = []
     for n in names:
         s = sums[n]
         ratio = lambda k: fmt(s[k] / base[k], ".2f") if s.get(k) and base.get(k) else "–"
         lat = ([fmt(s["p50_us"], ".0f"), fmt(s["p99_us"], ".0f")] if kind == "echo"
                else [fmt(s["tail_ms"], ".0f"), "–"])
-        rows.append([n, f"{s['ok']}/{s['runs']}", fmt(s["msgs_per_s"], ",.0f"),
+        rows.append([n, s["poller"], f"{s['ok']}/{s['runs']}", fmt(s["msgs_per_s"], ",.0f"),
                      "–" if s.get("spread") is None else f"±{s['spread'] / 2:.0f}%", *lat,
                      fmt(s["cpu_us_per_msg"], ".3f"),
                      fmt(s["rss_kib"] / 1024 if s["rss_kib"] is not None else None, ".1f"),
                      ratio("msgs_per_s"), ratio("cpu_us_per_msg"), fmt(s["loadgen_cpu_pct"], ".0f")])
     if kind == "fanout":  # no latency percentiles: drop the empty column
-        hdr.pop(5)
+        hdr.pop(6)
         for r in rows:
-            r.pop(5)
+            r.pop(6)
     print(f"\n### {sc}: {SCENARIOS[sc][2]}\n")
     print("| " + " | ".join(hdr) + " |")
     print("|" + "|".join("---" for _ in hdr) + "|")
