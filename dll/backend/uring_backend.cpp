@@ -235,7 +235,7 @@ static int make_socket(int family, int *out) {
 }
 
 int UringBackend::listen(const Addr &a, int backlog, BSock **out) {
-    int fd;
+    int fd = -1;
     if (int rc = make_socket(a.family(), &fd)) return rc;
     int on = 1, off = 0;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
@@ -261,7 +261,7 @@ int UringBackend::listen(const Addr &a, int backlog, BSock **out) {
 }
 
 int UringBackend::open_stream(const Addr &a, BSock **out) {
-    int fd;
+    int fd = -1;
     if (int rc = make_socket(a.family(), &fd)) return rc;
     auto *s = new (std::nothrow) UringSock;
     if (!s) {
