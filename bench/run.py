@@ -281,7 +281,7 @@ def main():
 
     print(f"## iocpnet benchmark — {time.strftime('%Y-%m-%d %H:%M')}, {platform.node()}, "
           f"Linux {platform.release()}, {os.cpu_count()} CPUs\n")
-    print(f"`{' '.join(['python3', 'bench/run.py'] + sys.argv[1:])}` — server on CPU 0 with --threads 1, "
+    print(f"`{shlex.join(['python3', 'bench/run.py'] + sys.argv[1:])}` — server on CPU 0 with --threads 1, "
           f"loadgen on CPU 1{'' if can_pin else ' (NOT pinned)'}; {args.reps} alternating repetitions, medians; "
           f"echo {args.warmup:g} s warm-up + {args.duration:g} s measured; fanout {args.rounds} rounds.")
     everything = []
