@@ -56,8 +56,6 @@ struct LinkList {
 
 enum class OpState : uint8_t { idle, armed, parked };
 
-constexpr unsigned kMaxIov = 16; // more iovecs in one send are sent as a partial write
-
 struct alignas(8) UringSock : BSock {
     OpState accept_st = OpState::idle;
     OpState recv_st = OpState::idle;
@@ -69,8 +67,7 @@ struct alignas(8) UringSock : BSock {
     Link park;                 // in Worker::starved (recv) or Worker::backoff (accept)
     Link synth_link;           // in Worker::synth
     Addr peer;                 // connect's address: must outlive the SQE
-    msghdr msg{};
-    iovec iov[kMaxIov];
+    msghdr msg{}; // sendmsg's header: the kernel may read it after submission
     UringSock() { park.owner = synth_link.owner = this; }
 };
 

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <cstddef>
 #include <cstring>
 #include <new>
 #include <poll.h>
@@ -13,6 +15,10 @@
 
 namespace iocpnet {
 namespace {
+
+static_assert(sizeof(IoVec) == sizeof(iovec) && offsetof(IoVec, base) == offsetof(iovec, iov_base) &&
+                  offsetof(IoVec, len) == offsetof(iovec, iov_len),
+              "IoVec must match struct iovec");
 
 UringSock *as_uring(BSock *b) { return static_cast<UringSock *>(b); }
 
@@ -234,11 +240,11 @@ void UringBackend::send(BSock *b, const IoVec *iov, unsigned n) {
         size_t len = std::min<size_t>(iov[0].len, size_t(1) << 30);
         io_uring_prep_send(sqe, int(s->fd), iov[0].base, len, MSG_NOSIGNAL);
     } else {
-        unsigned k = std::min(n, kMaxIov);
-        for (unsigned i = 0; i < k; i++) s->iov[i] = iovec{const_cast<void *>(iov[i].base), iov[i].len};
+        // The contract keeps iov[] alive until the completion, and IoVec has
+        // iovec's layout: the kernel reads the caller's array directly.
         s->msg = msghdr{};
-        s->msg.msg_iov = s->iov;
-        s->msg.msg_iovlen = k;
+        s->msg.msg_iov = reinterpret_cast<iovec *>(const_cast<IoVec *>(iov));
+        s->msg.msg_iovlen = std::min(n, unsigned(IOV_MAX)); // more is a partial write
         io_uring_prep_sendmsg(sqe, int(s->fd), &s->msg, MSG_NOSIGNAL);
     }
     set_data(sqe, s, kTagSend);
