@@ -296,6 +296,13 @@ void Socket::shutdown_write() {
     ::shutdown(NATIVE(fd_), SHUT_WR);
 #endif
 }
+void Socket::shutdown_both() {
+#ifdef _WIN32
+    ::shutdown(NATIVE(fd_), SD_BOTH);
+#else
+    ::shutdown(NATIVE(fd_), SHUT_RDWR);
+#endif
+}
 void Socket::close() {
     if (fd_ != -1) RAW_CLOSE(NATIVE(fd_));
     fd_ = -1;

@@ -47,7 +47,7 @@ class Socket {
     // Sends everything (waiting while the kernel buffer is full). False on
     // error or when timeout_ms passes.
     bool send_all(const void *data, size_t len, int timeout_ms = 30000);
-    bool send_all(const std::string &s, int timeout_ms = 30000) { return send_all(s.data(), s.size(), timeout_ms); }
+    bool send_all(const std::string &s) { return send_all(s.data(), s.size()); }
     // > 0 bytes read, or kEof / kReset / kTimeout / kError.
     long recv_some(void *buf, size_t len, int timeout_ms);
     // Appends what arrives to *out until EOF, reset, error, `limit` bytes
@@ -63,6 +63,8 @@ class Socket {
     // SO_LINGER {1, 0}: close() sends a reset.
     void set_linger0();
     void shutdown_write();
+    // Shuts down both directions: wakes another thread blocked reading it.
+    void shutdown_both();
     // Closes now (with set_linger0 first: a reset; with unread data: the
     // kernel may reset too).
     void close();

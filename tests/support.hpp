@@ -389,6 +389,19 @@ class Recorder {
     std::atomic<uint64_t> total_bytes_{0};
 };
 
+// Joins a helper thread when the scope ends, also when a REQUIRE failed;
+// `stop` (if set) runs first to make the thread finish.
+struct JoinGuard {
+    std::thread &thread;
+    std::function<void()> stop;
+    ~JoinGuard() {
+        if (thread.joinable()) {
+            if (stop) stop();
+            thread.join();
+        }
+    }
+};
+
 inline iocpnet_config default_config() {
     iocpnet_config c;
     iocpnet_config_init(&c);
