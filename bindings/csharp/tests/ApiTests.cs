@@ -69,12 +69,25 @@ public class ApiTests
         sp.Unlisten(l);
         Assert.Equal(ErrorCode.NotFound, Assert.Throws<IocpNetException>(() => sp.Unlisten(l)).Code);
 
-        ConnectionId c = cp.Connect(Net.Loopback, l.Port);
-        cp.SetUserState(c, "doomed");
-        client.WaitUntil(r => r.Connected.ContainsKey(c.Value), "the refused connect");
+        // Unlisten may take effect on the listener's worker a moment later: retry until refused.
+        ConnectionId c = default;
+        DateTime deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            c = cp.Connect(Net.Loopback, l.Port);
+            try { cp.SetUserState(c, "doomed"); }
+            catch (IocpNetException e) when (e.Code == ErrorCode.NotFound) { } // it already failed: fine
+            client.WaitUntil(r => r.Connected.ContainsKey(c.Value), "the connect after Unlisten");
+            if (client.Read(r => r.Connected[c.Value]) != ErrorCode.Ok || DateTime.UtcNow > deadline)
+                break;
+            try { cp.Close(c, CloseMode.Abort); }
+            catch (IocpNetException e) when (e.Code == ErrorCode.NotFound) { } // the engine dropped it first
+            Thread.Sleep(50);
+        }
         Assert.Equal(ErrorCode.ConnRefused, client.Read(r => r.Connected[c.Value]));
         Assert.False(client.Read(r => r.Closed.ContainsKey(c.Value)), "a failed connect gets no OnClose");
         Assert.Null(cp.GetUserState(c)); // dropped with the failed connect: no leak
+        Assert.Equal(0, cp.UserStateCount);
         Assert.Equal(1, sp.Stats.ConnectionsAccepted);
     }
 
