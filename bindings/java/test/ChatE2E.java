@@ -10,13 +10,29 @@ import java.util.regex.Pattern;
 /**
  * End-to-end: the C chat server and two ChatClient processes (jar only).
  * <pre>java ChatE2E PATH/chat_server CLASSPATH</pre>
- * Checks each client's welcome line and that a line typed in one reaches the
- * other; prints "chat e2e ok" and exits 0, else says what failed and exits 1.
+ * Checks each client's welcome line, that a line typed in one reaches the
+ * other, that a client exits 0 at stdin EOF and one exits when the server
+ * shuts down; prints "chat e2e ok" and exits 0, else says what failed and exits 1.
  */
 public final class ChatE2E {
     static final int DEADLINE_S = 30;
 
+    /** A failed check; main reports it after the child processes are gone. */
+    static final class Failure extends Exception {
+        Failure(String why) { super(why); }
+    }
+
     public static void main(String[] args) throws Exception {
+        try {
+            run(args);
+            System.out.println("chat e2e ok");
+        } catch (Failure f) {
+            System.out.println("chat e2e FAILED: " + f.getMessage());
+            System.exit(1);
+        }
+    }
+
+    static void run(String[] args) throws Exception {
         Process server = new ProcessBuilder(args[0], "--host", "127.0.0.1", "--port", "0", "--threads", "1")
                 .redirectErrorStream(true).start();
         Process a = null, b = null;
@@ -41,10 +57,10 @@ public final class ChatE2E {
             bIn.close(); // EOF: B closes gracefully and exits
             if (!b.waitFor(DEADLINE_S, TimeUnit.SECONDS)) fail("client B did not exit after stdin EOF");
             if (b.exitValue() != 0) fail("client B exit status " + b.exitValue());
-            expect(aOut, "* guest-", "A told that B left");
             server.destroy(); // SIGTERM: the server says goodbye and closes A
             if (!a.waitFor(DEADLINE_S, TimeUnit.SECONDS)) fail("client A did not exit after the server closed");
-            System.out.println("chat e2e ok");
+            if (a.exitValue() != 0) fail("client A exit status " + a.exitValue());
+            expect(aOut, "* server shutting down", "A told the server is going");
         } finally {
             for (Process p : new Process[] {a, b, server}) if (p != null) p.destroyForcibly();
         }
@@ -70,7 +86,7 @@ public final class ChatE2E {
         return q;
     }
 
-    static String expect(LinkedBlockingQueue<String> q, String prefix, String what) throws InterruptedException {
+    static String expect(LinkedBlockingQueue<String> q, String prefix, String what) throws Exception {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(DEADLINE_S);
         for (;;) {
             String l = q.poll(Math.max(1, end - System.nanoTime()), TimeUnit.NANOSECONDS);
@@ -80,8 +96,7 @@ public final class ChatE2E {
         }
     }
 
-    static void fail(String why) {
-        System.out.println("chat e2e FAILED: " + why);
-        System.exit(1);
+    static void fail(String why) throws Failure {
+        throw new Failure(why);
     }
 }
