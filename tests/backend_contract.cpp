@@ -8,13 +8,19 @@
 #include "errors.hpp"
 #include "iocpnet/iocpnet.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
+#ifndef _WIN32
+#include <sys/resource.h>
+#include <unistd.h>
+#endif
 
 using namespace iocpnet;
 using Clock = std::chrono::steady_clock;
@@ -447,6 +453,49 @@ TEST_CASE("backend: wake from another thread ends wait early", "[backend]") {
         CHECK(elapsed_ms(t0) < 5000);
     }
 }
+
+#ifndef _WIN32
+// Out of descriptors, accept reports the error, keeps accepting without
+// spinning, and takes the waiting connection once descriptors are free.
+TEST_CASE("backend: accept survives EMFILE", "[backend]") {
+    auto name = GENERATE(from_range(backend_names()));
+    SECTION(name) {
+        auto be = make_backend(name);
+        Loop loop{*be};
+        Track lt, ct;
+        // Lowered first: io_uring takes the limit when the accept is submitted.
+        rlimit saved{};
+        REQUIRE(getrlimit(RLIMIT_NOFILE, &saved) == 0);
+        rlimit low = saved;
+        low.rlim_cur = std::min<rlim_t>(saved.rlim_cur, 512);
+        REQUIRE(setrlimit(RLIMIT_NOFILE, &low) == 0);
+        uint16_t port = start_listener(loop, lt);
+        loop.pump(20);
+        start_connect(loop, ct, port); // the client's descriptor, before they run out
+        std::vector<int> hog;
+        for (int fd; (fd = dup(0)) >= 0;) hog.push_back(fd);
+        REQUIRE(errno == EMFILE);
+        bool refused = loop.run_until([&] { return !ct.connecting && !lt.accept_errors.empty(); }, 5000);
+        // Half a second out of descriptors: a back-off, not a busy loop.
+        auto t0 = Clock::now();
+        while (elapsed_ms(t0) < 500) loop.pump(50);
+        size_t errors = lt.accept_errors.size();
+        for (int fd : hog) close(fd);
+        setrlimit(RLIMIT_NOFILE, &saved);
+        REQUIRE(refused);
+        CHECK(ct.connect_res == IOCPNET_OK); // the kernel completed the handshake
+        CHECK(lt.accepted.empty());
+        CHECK(lt.accept_errors[0] == IOCPNET_E_LIMIT);
+        INFO(errors << " accept errors in 0.5 s");
+        CHECK(errors < 50);
+        CHECK(lt.accepting);
+        REQUIRE(loop.run_until([&] { return !lt.accepted.empty(); }, 5000));
+        for (BSock *s : lt.accepted) be->release(s);
+        loop.finish(ct);
+        loop.finish(lt);
+    }
+}
+#endif
 
 TEST_CASE("backend: connect to a closed port is refused", "[backend]") {
     auto name = GENERATE(from_range(backend_names()));
