@@ -55,7 +55,7 @@ public sealed unsafe partial class Port
         {
             // A failed connect gets no OnClose: this is its last callback.
             if (status != 0)
-                self?._userState.TryRemove(conn, out _);
+                self?.EndOfLife(conn);
             t_current = outer;
         }
     }
@@ -101,7 +101,7 @@ public sealed unsafe partial class Port
         catch (Exception ex) { Fail(self, ex, "OnClose", conn, close: false); }
         finally
         {
-            self?._userState.TryRemove(conn, out _); // the id is dead now
+            self?.EndOfLife(conn); // the id is dead now
             t_current = outer;
         }
     }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using IocpNet.Native;
 
@@ -17,7 +16,6 @@ public sealed unsafe partial class Port : IDisposable
         "the engine cannot wait for the callback it is running in. Dispose the port from another thread.";
 
     private readonly IPortHandler _handler;
-    private readonly ConcurrentDictionary<ulong, object> _userState = new();
     private readonly object _disposeLock = new();
     private GCHandle _self; // the `user` pointer of every callback: keeps this object reachable for native code
     private NativeCallbacks* _callbacks; // native memory: stable for the port's life whatever the engine keeps
@@ -235,41 +233,6 @@ public sealed unsafe partial class Port : IDisposable
         return Marshal.PtrToStringUTF8((IntPtr)buf) ?? "";
     }
 
-    /// <summary>Attaches application state to a live connection (null removes it). It is dropped after
-    /// <see cref="IPortHandler.OnClose"/> (or a failed <see cref="IPortHandler.OnConnect"/>), so nothing leaks.</summary>
-    /// <param name="connection">The connection.</param>
-    /// <param name="state">The state.</param>
-    /// <exception cref="IocpNetException">NotFound (unknown, closing or closed).</exception>
-    public void SetUserState(ConnectionId connection, object? state)
-    {
-        IntPtr h = Handle;
-        // The engine's own per-connection pointer is the liveness check; the state itself stays managed.
-        IocpNetException.Check(NativeApi.iocpnet_conn_get_user(h, connection.Value, out _), "SetUserState");
-        if (state is null)
-        {
-            _userState.TryRemove(connection.Value, out _);
-            return;
-        }
-        _userState[connection.Value] = state;
-        // It may have closed meanwhile, after OnClose dropped its entry: drop ours too, or it would leak.
-        int rc = NativeApi.iocpnet_conn_get_user(h, connection.Value, out _);
-        if (rc < 0)
-        {
-            IocpNetException ex = IocpNetException.FromCode(rc, "SetUserState");
-            _userState.TryRemove(connection.Value, out _);
-            throw ex;
-        }
-    }
-
-    /// <summary>The state attached with <see cref="SetUserState"/>, or null. Still readable inside OnClose.</summary>
-    /// <param name="connection">The connection.</param>
-    /// <returns>The state or null.</returns>
-    public object? GetUserState(ConnectionId connection) =>
-        _userState.TryGetValue(connection.Value, out object? state) ? state : null;
-
-    /// <summary>Number of connections that carry user state (for leak checks).</summary>
-    internal int UserStateCount => _userState.Count;
-
     /// <summary>
     /// Stops the listeners, closes every connection (OnClose runs for each, reason Ok), waits for
     /// callbacks in flight, joins the workers and frees the port. Calling it again does nothing.
@@ -299,7 +262,7 @@ public sealed unsafe partial class Port : IDisposable
             _self.Free();
         NativeMemory.Free(_callbacks);
         _callbacks = null;
-        _userState.Clear();
+        ClearUserState();
     }
 
     private static ushort CheckTcpPort(int port)

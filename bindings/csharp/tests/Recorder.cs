@@ -123,6 +123,18 @@ public static class Net
         return c;
     }
 
+    /// <summary>Polls until <paramref name="condition"/> holds (for state changed just after a handler returns).</summary>
+    public static void Eventually(Func<bool> condition, string what, int seconds = 60)
+    {
+        DateTime deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"timed out after {seconds}s waiting for: {what}");
+            Thread.Sleep(10);
+        }
+    }
+
     /// <summary>Deterministic test bytes.</summary>
     public static byte[] Pattern(int length, int seed = 1)
     {
