@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Runs the end-to-end tests of the samples.
+
+  run.py --chat-server PATH [--chat-client PATH] [--echo-server PATH]
+         [--relay-server PATH] [--backend NAME] [--wrapper "wine"] [GROUP ...]
+
+GROUP is a test class (ChatBasics, ChatOrder, ..., Echo, Relay, ChatClient);
+none = all. --wrapper prefixes every command, e.g. to run .exe files under
+Wine. Exit status 0 only when every selected test passed.
+"""
+import argparse
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for name in ("chat-server", "chat-client", "echo-server", "relay-server"):
+        ap.add_argument("--" + name, metavar="PATH")
+    ap.add_argument("--backend", help="passed to every sample as --backend")
+    ap.add_argument("--wrapper", default="", help='command prefix, e.g. "wine"')
+    ap.add_argument("groups", nargs="*")
+    args = ap.parse_args()
+    harness.configure(args.wrapper, args.backend, {
+        "chat_server": args.chat_server, "chat_client": args.chat_client,
+        "echo_server": args.echo_server, "relay_server": args.relay_server})
+
+    import test_chat
+    import test_samples
+    loader = unittest.TestLoader()
+    suite = unittest.TestSuite()
+    modules = (test_chat, test_samples)
+    if not args.groups:
+        for m in modules:
+            suite.addTests(loader.loadTestsFromModule(m))
+    for g in args.groups:
+        cls = next((getattr(m, g) for m in modules if isinstance(getattr(m, g, None), type)), None)
+        if cls is None:
+            ap.error("no test group %s" % g)
+        suite.addTests(loader.loadTestsFromTestCase(cls))
+    result = unittest.TextTestRunner(verbosity=2).run(suite)
+    print("e2e: %d passed, %d failed" % (result.testsRun - len(result.failures) - len(result.errors),
+                                         len(result.failures) + len(result.errors)))
+    return 0 if result.wasSuccessful() and result.testsRun > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
