@@ -67,7 +67,9 @@ import sys, zipfile
 names = set(zipfile.ZipFile(sys.argv[1]).namelist())
 missing = [w for w in sys.argv[2:] if w not in names]
 print("package:", sys.argv[1].rsplit("/", 1)[-1], "holds", ", ".join(sorted(n for n in names if n.startswith(("lib/", "runtimes/")))))
-sys.exit(1 if missing else 0) if not missing or print("missing:", missing) else None
+if missing:
+    print("missing:", ", ".join(missing))
+sys.exit(1 if missing else 0)
 PY
   check $? "dotnet pack: lib/net10.0 and runtimes/<rid>/native in the .nupkg"
 else
