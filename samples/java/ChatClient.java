@@ -36,7 +36,9 @@ public final class ChatClient {
         Handler handler = new Handler() {
             @Override
             public void onConnect(Port port, long conn, int status) {
-                if (status != ErrorCode.OK) {
+                if (status == ErrorCode.SHUTTING_DOWN) {
+                    ended.complete(0); // stdin ended before the connect finished: we cancelled it
+                } else if (status != ErrorCode.OK) {
                     System.err.println("chat: cannot connect: " + ErrorCode.message(status));
                     ended.complete(1);
                 }

@@ -5,6 +5,7 @@ import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * An iocpnet engine instance: worker threads, listeners and connections, with
@@ -275,7 +276,11 @@ public final class Port implements AutoCloseable {
         }
         synchronized (closeLock) {
             if (!state.compareAndSet(OPEN, CLOSING)) return;
-            while (users.get() != 0) Thread.onSpinWait(); // calls in flight are short
+            // Calls in flight are short, except a connect resolving a name: spin, then park.
+            for (int spins = 0; users.get() != 0; spins++) {
+                if (spins < 1000) Thread.onSpinWait();
+                else LockSupport.parkNanos(100_000);
+            }
             int rc = nativePort.destroy();
             if (rc != ErrorCode.OK) {
                 state.set(OPEN);

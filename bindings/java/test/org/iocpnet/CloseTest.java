@@ -55,21 +55,29 @@ class CloseTest {
     void sendAfterCloseThrowsNotFound() throws Exception {
         CompletableFuture<Long> accepted = new CompletableFuture<>();
         CompletableFuture<Integer> closedReason = new CompletableFuture<>();
+        CompletableFuture<Integer> connected = new CompletableFuture<>();
         try (Port server = new Port(small(), new Handler() {
                 @Override
                 public void onAccept(Port port, long l, long conn) { accepted.complete(conn); }
              });
              Port client = new Port(small(), new Handler() {
                 @Override
+                public void onConnect(Port port, long conn, int status) { connected.complete(status); }
+
+                @Override
                 public void onClose(Port port, long conn, int reason) { closedReason.complete(reason); }
              })) {
             int p = server.listenerPort(server.listen("127.0.0.1", 0));
             long conn = client.connect("127.0.0.1", p);
             await(accepted);
+            // Closing while still connecting would cancel instead (onConnect, no onClose).
+            assertEquals(ErrorCode.OK, (int) await(connected));
             client.close(conn);
             IocpNetException e = assertThrows(IocpNetException.class, () -> client.send(conn, new byte[] {1}));
             assertEquals(ErrorCode.NOT_FOUND, e.code());
             assertEquals("IOCPNET_E_NOT_FOUND", e.name());
+            assertFalse(e.detail().isEmpty(), "the engine's detail for the failed call");
+            assertTrue(e.getMessage().contains(e.detail()), e.getMessage());
             assertEquals(ErrorCode.OK, (int) await(closedReason));
             e = assertThrows(IocpNetException.class, () -> client.close(conn, CloseMode.ABORT));
             assertEquals(ErrorCode.NOT_FOUND, e.code());
@@ -116,6 +124,7 @@ class CloseTest {
     void connectionsClosedByThePeerReportPeerClosed() throws Exception {
         CompletableFuture<Long> accepted = new CompletableFuture<>();
         CompletableFuture<Integer> reason = new CompletableFuture<>();
+        CompletableFuture<Integer> connected = new CompletableFuture<>();
         try (Port server = new Port(small(), new Handler() {
                 @Override
                 public void onAccept(Port port, long l, long conn) { accepted.complete(conn); }
@@ -123,10 +132,14 @@ class CloseTest {
                 @Override
                 public void onClose(Port port, long conn, int r) { reason.complete(r); }
              });
-             Port client = new Port(small(), new Handler() {})) {
+             Port client = new Port(small(), new Handler() {
+                @Override
+                public void onConnect(Port port, long conn, int status) { connected.complete(status); }
+             })) {
             int p = server.listenerPort(server.listen("127.0.0.1", 0));
             long conn = client.connect("127.0.0.1", p);
             await(accepted);
+            assertEquals(ErrorCode.OK, (int) await(connected));
             client.close(conn);
             assertEquals(ErrorCode.PEER_CLOSED, (int) await(reason));
         }
