@@ -173,10 +173,12 @@ static void cmd_nick(member *m, const char *arg, size_t len)
         send_text(m->conn, error);
         return;
     }
-    snprintf(line, sizeof line, "* you are now %s", name);
-    send_text(m->conn, line);
+    /* the others first: once the sender reads its confirmation, everyone
+     * else has the news queued */
     snprintf(line, sizeof line, "%s is now ", old);
     announce(m, line, name);
+    snprintf(line, sizeof line, "* you are now %s", name);
+    send_text(m->conn, line);
 }
 
 static int compare_nicks(const void *a, const void *b) { return strcmp((const char *)a, (const char *)b); }

@@ -222,7 +222,8 @@ IOCPNET_API int IOCPNET_CALL iocpnet_port_destroy(iocpnet_port *port);
  * Errors: INVALID_ARG. */
 IOCPNET_API int IOCPNET_CALL iocpnet_set_callbacks(iocpnet_port *port, const iocpnet_callbacks *cbs, void *user);
 
-/* Runs fn(arg) once on one of the port's worker threads.
+/* Runs fn(arg) once on one of the port's worker threads. A post accepted
+ * before iocpnet_port_destroy began still runs before destroy returns.
  * Errors: INVALID_ARG, SHUTTING_DOWN (destroy has begun: fn will not run). */
 IOCPNET_API int IOCPNET_CALL iocpnet_post(iocpnet_port *port, void(IOCPNET_CALL *fn)(void *arg), void *arg);
 
@@ -248,7 +249,9 @@ IOCPNET_API int IOCPNET_CALL iocpnet_listen_ex(iocpnet_port *port, const char *h
 /* The local TCP port a listener is bound to. Errors: INVALID_ARG, NOT_FOUND. */
 IOCPNET_API int IOCPNET_CALL iocpnet_listener_port(iocpnet_port *port, iocpnet_listener listener, uint16_t *out);
 
-/* Stops accepting on a listener; connections it accepted stay open.
+/* Stops accepting on a listener; connections it accepted stay open. The
+ * socket is closed by a worker shortly after the call returns; a peer that
+ * connects in between is closed at once without on_accept.
  * Errors: INVALID_ARG, NOT_FOUND. */
 IOCPNET_API int IOCPNET_CALL iocpnet_unlisten(iocpnet_port *port, iocpnet_listener listener);
 
