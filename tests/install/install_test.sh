@@ -31,7 +31,7 @@ pcdir=$(dirname "$(find "$prefix" -name iocpnet.pc | head -n 1)")
 flags=$(PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_LIBDIR="$pcdir" pkg-config --cflags --libs iocpnet)
 echo "pkg-config --cflags --libs iocpnet: $flags"
 # shellcheck disable=SC2086
-"$cc" -std=c11 -Wall -Wextra -o "$tmp/consumer-pc" "$here/consumer/consumer.c" $flags \
+"$cc" -std=c11 -Wall -Wextra -Werror -o "$tmp/consumer-pc" "$here/consumer/consumer.c" $flags \
   || { echo "FAIL: build with pkg-config flags (is iocpnet.pc relocatable? its prefix must follow the install prefix)"; exit 1; }
 LD_LIBRARY_PATH="$libdir" timeout 60 "$tmp/consumer-pc" || { echo "FAIL: consumer built with pkg-config"; exit 1; }
 echo "install test: OK"

@@ -1,6 +1,7 @@
 /* A program as a user of the installed iocpnet writes it: one port, a
  * listener on 127.0.0.1:0, a connection to it, one message echoed back.
  * Prints the library version and "echo ok"; exits 0 on success. */
+#define _POSIX_C_SOURCE 200809L /* nanosleep under -std=c11 */
 #include <iocpnet/iocpnet.h>
 
 #include <stdatomic.h>
