@@ -18,21 +18,39 @@ public final class ConnectionOptions {
     /** Creates options: RAW framing, everything else from the port. */
     public ConnectionOptions() {}
 
-    /** @param f message framing (default RAW) @return this */
+    /**
+     * @param f message framing (default RAW)
+     * @return this
+     */
     public ConnectionOptions framing(Framing f) { if (f == null) throw new NullPointerException("framing"); framing = f; return this; }
 
-    /** @param bytes largest framed message; 0 (default) = 1 MiB; a peer exceeding it gets onFramingError @return this */
+    /**
+     * @param bytes largest framed message; 0 (default) = 1 MiB; a peer exceeding it gets onFramingError
+     * @return this
+     */
     public ConnectionOptions maxMessageSize(int bytes) { maxMessageSize = PortOptions.nonNegative(bytes, "maxMessageSize"); return this; }
 
-    /** @param ms idle timeout; 0 = off @return this */
+    /**
+     * @param ms idle timeout; 0 = off
+     * @return this
+     */
     public ConnectionOptions idleTimeoutMs(int ms) { idleTimeoutMs = PortOptions.nonNegative(ms, "idleTimeoutMs"); return this; }
 
-    /** @param ms connect timeout (outgoing connections); 0 = off @return this */
+    /**
+     * @param ms connect timeout (outgoing connections); 0 = off
+     * @return this
+     */
     public ConnectionOptions connectTimeoutMs(int ms) { connectTimeoutMs = PortOptions.nonNegative(ms, "connectTimeoutMs"); return this; }
 
-    /** @param on TCP_NODELAY @return this */
+    /**
+     * @param on TCP_NODELAY
+     * @return this
+     */
     public ConnectionOptions tcpNoDelay(boolean on) { tcpNoDelay = on ? 1 : 0; return this; }
 
-    /** @param s keepalive idle time in seconds; 0 = off @return this */
+    /**
+     * @param s keepalive idle time in seconds; 0 = off
+     * @return this
+     */
     public ConnectionOptions keepaliveSeconds(int s) { keepaliveSeconds = PortOptions.nonNegative(s, "keepaliveSeconds"); return this; }
 }

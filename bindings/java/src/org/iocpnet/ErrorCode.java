@@ -44,9 +44,15 @@ public final class ErrorCode {
     /** Network or host unreachable. */
     public static final int UNREACHABLE = -17;
 
-    /** @return the engine's name of a code, e.g. {@code "IOCPNET_E_NOT_FOUND"} */
+    /**
+     * @param code an iocpnet error code
+     * @return the engine's name of a code, e.g. {@code "IOCPNET_E_NOT_FOUND"}
+     */
     public static String name(int code) { return IocpNetNative.errName(code); }
 
-    /** @return the engine's description of a code, e.g. {@code "connection refused"} */
+    /**
+     * @param code an iocpnet error code
+     * @return the engine's description of a code, e.g. {@code "connection refused"}
+     */
     public static String message(int code) { return IocpNetNative.strError(code); }
 }

@@ -16,30 +16,42 @@ import java.nio.ByteBuffer;
  * thread and the JVM carry on.
  */
 public interface Handler {
-    /** A listener accepted a connection. @param port the port @param listener the listener id @param conn the new connection id */
+    /**
+     * A listener accepted a connection.
+     * @param port the port
+     * @param listener the listener id
+     * @param conn the new connection id
+     */
     default void onAccept(Port port, long listener, long conn) {}
 
     /**
      * An outgoing connection finished connecting.
-     * @param port the port @param conn the id {@link Port#connect} returned
+     * @param port the port
+     * @param conn the id {@link Port#connect} returned
      * @param status {@link ErrorCode#OK}, or the error (then nothing else follows for conn)
      */
     default void onConnect(Port port, long conn, int status) {}
 
     /**
      * Bytes arrived: with RAW framing whatever arrived, otherwise exactly one message.
-     * @param port the port @param conn the connection
+     * @param port the port
+     * @param conn the connection
      * @param data a direct buffer over the engine's memory, valid only during this
      *             call: read or copy it here, never keep it or write to it
      */
     default void onData(Port port, long conn, ByteBuffer data) {}
 
-    /** The send queue fell to half its limit after a refused send. @param port the port @param conn the connection */
+    /**
+     * The send queue fell to half its limit after a refused send.
+     * @param port the port
+     * @param conn the connection
+     */
     default void onDrain(Port port, long conn) {}
 
     /**
      * The connection is closed; its id is dead from now on.
-     * @param port the port @param conn the connection
+     * @param port the port
+     * @param conn the connection
      * @param reason {@link ErrorCode#OK} when this side closed it, else why (PEER_CLOSED, CONN_RESET, TIMEOUT, ...)
      */
     default void onClose(Port port, long conn, int reason) {}
@@ -47,7 +59,9 @@ public interface Handler {
     /**
      * The peer broke the framing; a last reply may still be sent, then the
      * connection closes gracefully and onClose follows with {@code error}.
-     * @param port the port @param conn the connection @param error {@link ErrorCode#MESSAGE_TOO_LARGE}
+     * @param port the port
+     * @param conn the connection
+     * @param error {@link ErrorCode#MESSAGE_TOO_LARGE}
      */
     default void onFramingError(Port port, long conn, int error) {}
 
@@ -55,7 +69,9 @@ public interface Handler {
      * A callback (or a task given to {@link Port#post}) threw. The connection
      * is aborted after this returns. The default logs to {@link System.Logger}
      * "org.iocpnet" at WARNING.
-     * @param port the port @param conn the connection, 0 for a posted task @param error what was thrown
+     * @param port the port
+     * @param conn the connection, 0 for a posted task
+     * @param error what was thrown
      */
     default void onHandlerException(Port port, long conn, Throwable error) {
         System.getLogger("org.iocpnet").log(System.Logger.Level.WARNING,

@@ -16,7 +16,9 @@ public final class IocpNet {
     /** The version of this binding (and of the engine it was built with). */
     public static final String VERSION = "1.0.0";
 
-    /** @return the loaded engine's version as "major.minor.patch" */
+    /**
+     * @return the loaded engine's version as "major.minor.patch"
+     */
     public static String nativeVersion() {
         int v = IocpNetNative.version();
         return (v >>> 16) + "." + ((v >>> 8) & 0xff) + "." + (v & 0xff);

@@ -7,8 +7,11 @@ package org.iocpnet;
  */
 public class IocpNetException extends RuntimeException {
     private static final long serialVersionUID = 1L;
+    /** The negative iocpnet error code. */
     private final int code;
+    /** The code's name, e.g. IOCPNET_E_NOT_FOUND. */
     private final String name;
+    /** The engine's detail message, "" when none. */
     private final String detail;
 
     /**
@@ -24,13 +27,19 @@ public class IocpNetException extends RuntimeException {
         this.detail = detail;
     }
 
-    /** @return the negative iocpnet error code, e.g. {@link ErrorCode#NOT_FOUND} */
+    /**
+     * @return the negative iocpnet error code, e.g. {@link ErrorCode#NOT_FOUND}
+     */
     public int code() { return code; }
 
-    /** @return the code's name, e.g. {@code "IOCPNET_E_NOT_FOUND"} */
+    /**
+     * @return the code's name, e.g. {@code "IOCPNET_E_NOT_FOUND"}
+     */
     public String name() { return name; }
 
-    /** @return the engine's detail message for the failed call, "" when it gave none */
+    /**
+     * @return the engine's detail message for the failed call, "" when it gave none
+     */
     public String detail() { return detail; }
 
     /** Throws for a failed result; returns for {@link ErrorCode#OK}. Call right after the failed call. */

@@ -59,18 +59,32 @@ public final class Port implements AutoCloseable {
         }
     }
 
-    /** Creates a port with default options. @param handler receives the callbacks */
+    /**
+     * Creates a port with default options.
+     * @param handler receives the callbacks
+     */
     public Port(Handler handler) { this(new PortOptions(), handler); }
 
-    /** Replaces the handler; callbacks that start afterwards use the new one. @param handler the new handler */
+    /**
+     * Replaces the handler; callbacks that start afterwards use the new one.
+     * @param handler the new handler
+     */
     public void setHandler(Handler handler) { dispatcher.handler = Objects.requireNonNull(handler, "handler"); }
 
-    /** @return true until {@link #close()} begins */
+    /**
+     * @return true until {@link #close()} begins
+     */
     public boolean isOpen() { return state.get() == OPEN; }
 
     // ------------------------------------------------------------ listening
 
-    /** Listens with RAW framing. @see #listen(String, int, ConnectionOptions) @param host address @param port TCP port, 0 = any free @return the listener id */
+    /**
+     * Listens with RAW framing.
+     * @see #listen(String, int, ConnectionOptions)
+     * @param host address
+     * @param port TCP port, 0 = any free
+     * @return the listener id
+     */
     public long listen(String host, int port) { return listen(host, port, null); }
 
     /**
@@ -94,7 +108,10 @@ public final class Port implements AutoCloseable {
         return out[0];
     }
 
-    /** @param listener a listener id @return the local TCP port it is bound to */
+    /**
+     * @param listener a listener id
+     * @return the local TCP port it is bound to
+     */
     public int listenerPort(long listener) {
         int[] out = new int[1];
         boolean c = enter();
@@ -104,7 +121,10 @@ public final class Port implements AutoCloseable {
         return out[0];
     }
 
-    /** Stops accepting; accepted connections stay open. @param listener a listener id */
+    /**
+     * Stops accepting; accepted connections stay open.
+     * @param listener a listener id
+     */
     public void unlisten(long listener) {
         boolean c = enter();
         int rc;
@@ -114,7 +134,12 @@ public final class Port implements AutoCloseable {
 
     // ---------------------------------------------------------- connections
 
-    /** Connects with RAW framing. @param host name or address @param port TCP port @return the connection id */
+    /**
+     * Connects with RAW framing.
+     * @param host name or address
+     * @param port TCP port
+     * @return the connection id
+     */
     public long connect(String host, int port) { return connect(host, port, null); }
 
     /**
@@ -138,13 +163,21 @@ public final class Port implements AutoCloseable {
         return out[0];
     }
 
-    /** Queues all of data. @see #send(long, byte[], int, int) @param conn connection @param data bytes */
+    /**
+     * Queues all of data.
+     * @see #send(long, byte[], int, int)
+     * @param conn connection
+     * @param data bytes
+     */
     public void send(long conn, byte[] data) { send(conn, data, 0, data.length); }
 
     /**
      * Copies bytes into the connection's send queue and returns at once. With
      * LENGTH_PREFIX framing the header is added, with LINE framing a "\n".
-     * @param conn connection @param data bytes @param off first byte @param len count
+     * @param conn connection
+     * @param data bytes
+     * @param off first byte
+     * @param len count
      * @throws IocpNetException NOT_FOUND (closed id), WOULD_BLOCK (queue full:
      *         nothing queued, onDrain follows), LIMIT, INVALID_ARG ("\n" in a LINE message)
      */
@@ -155,27 +188,51 @@ public final class Port implements AutoCloseable {
     /**
      * Queues the buffer's remaining bytes and advances its position to its limit.
      * A direct buffer is read in place (no JNI copy).
-     * @param conn connection @param data bytes between position and limit
+     * @param conn connection
+     * @param data bytes between position and limit
      * @throws IocpNetException as {@link #send(long, byte[], int, int)}; the position is then unchanged
      */
     public void send(long conn, ByteBuffer data) { IocpNetException.check(sendBuffer(conn, data), "send"); }
 
-    /** As {@link #send(long, byte[], int, int)}, but a full queue gives false instead of an exception. @param conn connection @param data bytes @return false on WOULD_BLOCK */
+    /**
+     * As {@link #send(long, byte[], int, int)}, but a full queue gives false instead of an exception.
+     * @param conn connection
+     * @param data bytes
+     * @return false on WOULD_BLOCK
+     */
     public boolean trySend(long conn, byte[] data) { return trySend(conn, data, 0, data.length); }
 
-    /** @param conn connection @param data bytes @param off first byte @param len count @return false when the queue is full (onDrain follows) */
+    /**
+     * @param conn connection
+     * @param data bytes
+     * @param off first byte
+     * @param len count
+     * @return false when the queue is full (onDrain follows)
+     */
     public boolean trySend(long conn, byte[] data, int off, int len) { return accepted(sendArray(conn, data, off, len)); }
 
-    /** @param conn connection @param data remaining bytes (position advances when accepted) @return false when the queue is full */
+    /**
+     * @param conn connection
+     * @param data remaining bytes (position advances when accepted)
+     * @return false when the queue is full
+     */
     public boolean trySend(long conn, ByteBuffer data) { return accepted(sendBuffer(conn, data)); }
 
-    /** Sends one payload to many connections. @param conns receivers @param data bytes @return how many got it */
+    /**
+     * Sends one payload to many connections.
+     * @param conns receivers
+     * @param data bytes
+     * @return how many got it
+     */
     public int sendMany(long[] conns, byte[] data) { return sendMany(conns, data, 0, data.length); }
 
     /**
      * Sends one payload to many connections, sharing one copy. Receivers that are
      * closed or whose queue is full are skipped.
-     * @param conns receivers @param data bytes @param off first byte @param len count
+     * @param conns receivers
+     * @param data bytes
+     * @param off first byte
+     * @param len count
      * @return how many receivers got it
      */
     public int sendMany(long[] conns, byte[] data, int off, int len) {
@@ -188,12 +245,16 @@ public final class Port implements AutoCloseable {
         return (int) out[0];
     }
 
-    /** Closes gracefully (queued bytes are sent first). @param conn connection */
+    /**
+     * Closes gracefully (queued bytes are sent first).
+     * @param conn connection
+     */
     public void close(long conn) { close(conn, CloseMode.GRACEFUL); }
 
     /**
      * Closes a connection; only onClose (reason OK) follows.
-     * @param conn connection @param mode GRACEFUL or ABORT
+     * @param conn connection
+     * @param mode GRACEFUL or ABORT
      * @throws IocpNetException NOT_FOUND for an unknown or closed id
      */
     public void close(long conn, CloseMode mode) {
@@ -203,16 +264,23 @@ public final class Port implements AutoCloseable {
         IocpNetException.check(rc, "close");
     }
 
-    /** @param conn connection @return the peer's address, e.g. "127.0.0.1:9034" */
+    /**
+     * @param conn connection
+     * @return the peer's address, e.g. "127.0.0.1:9034"
+     */
     public String peerAddress(long conn) { return address(conn, true); }
 
-    /** @param conn connection @return the local address, e.g. "127.0.0.1:40312" */
+    /**
+     * @param conn connection
+     * @return the local address, e.g. "127.0.0.1:40312"
+     */
     public String localAddress(long conn) { return address(conn, false); }
 
     /**
      * Attaches an application object to a live connection (replacing any
      * earlier one; null removes it). It is dropped after the connection's onClose.
-     * @param conn connection @param value the object
+     * @param conn connection
+     * @param value the object
      * @throws IocpNetException NOT_FOUND for an unknown or closed id
      */
     public void attach(long conn, Object value) {
@@ -224,7 +292,11 @@ public final class Port implements AutoCloseable {
         else attachments.put(conn, value);
     }
 
-    /** @param conn connection @param <T> the type attached @return the attached object, or null */
+    /**
+     * @param conn connection
+     * @param <T> the type attached
+     * @return the attached object, or null
+     */
     @SuppressWarnings("unchecked")
     public <T> T attachment(long conn) { return (T) attachments.get(conn); }
 
@@ -249,7 +321,9 @@ public final class Port implements AutoCloseable {
         }
     }
 
-    /** @return a snapshot of the port's counters */
+    /**
+     * @return a snapshot of the port's counters
+     */
     public Stats stats() {
         long[] v = new long[8];
         boolean c = enter();
