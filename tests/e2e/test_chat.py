@@ -166,45 +166,70 @@ class ChatOrder(ChatCase):
 
 
 class ChatSlowReader(ChatCase):
-    CHATTERS, PAYLOAD, MAX_LINES = 10, 2000, 6000
+    """Ten chatters send as fast as they can read each other; the eleventh
+    client never reads. The server must cut it off and never hold them up.
+    Each sender stays at most WINDOW lines ahead of its slowest reader, so
+    the chatters' own queues stay far below the server's limit: only the
+    stuck client can fill its queue."""
+    CHATTERS, PAYLOAD, WINDOW, MAX_LINES = 10, 3000, 100, 6000
 
     def test_client_that_never_reads(self):
         stuck = self.client("stuck", rcvbuf=4096)  # never reads again
         chatters = [self.client("c%d" % i) for i in range(self.CHATTERS)]
-        stuck_left = threading.Event()
-        errors, sent = [], {}
+        nicks = [c.nick for c in chatters]
+        cond = threading.Condition()
+        got = {(r, s): 0 for r in nicks for s in nicks if r != s}  # lines r got from s
+        state = {"stuck_left": False, "errors": [], "sent": {}}
         pad = b"." * self.PAYLOAD
 
+        def done():
+            return state["stuck_left"] or state["errors"]
+
         def sender(c):
-            seq = 0
-            while not stuck_left.is_set() and seq < self.MAX_LINES:
-                c.send(b"".join(b"%d %s\n" % (i, pad) for i in range(seq, seq + 20)))
-                seq += 20
-            sent[c.nick] = seq
-            c.send_line("END")
+            try:
+                seq = 0
+                while seq < self.MAX_LINES:
+                    with cond:
+                        ok = cond.wait_for(lambda: done() or seq - min(
+                            got[(r, c.nick)] for r in nicks if r != c.nick) < self.WINDOW, DEADLINE)
+                        assert ok, "%s: readers stalled" % c.nick
+                        if done():
+                            break
+                    c.send(b"".join(b"%d %s\n" % (i, pad) for i in range(seq, seq + 20)))
+                    seq += 20
+                state["sent"][c.nick] = seq
+                c.send_line("END")
+            except Exception as e:
+                with cond:
+                    state["errors"].append(e)
+                    cond.notify_all()
 
         def reader(c):
             try:
-                nxt, ended = {}, set()
-                while len(ended) < self.CHATTERS - 1 or not stuck_left.is_set():
+                ended = set()
+                while len(ended) < self.CHATTERS - 1 or not state["stuck_left"]:
                     line = c.read_line()
                     assert line is not None, "%s was disconnected" % c.nick
-                    if line == "* stuck left":
-                        stuck_left.set()
-                        continue
                     if line.startswith("* "):
+                        if line == "* stuck left":
+                            with cond:
+                                state["stuck_left"] = True
+                                cond.notify_all()
                         continue
-                    who_, text = line.split(": ", 1)
+                    sender_, text = line.split(": ", 1)
                     if text == "END":
-                        ended.add(who_)
+                        ended.add(sender_)
                         continue
                     seq = int(text.split(" ", 1)[0])
-                    assert seq == nxt.get(who_, 0), "%s: line %d of %s missing" % (c.nick, nxt.get(who_, 0), who_)
-                    nxt[who_] = seq + 1
-                c.received = nxt
+                    with cond:
+                        assert seq == got[(c.nick, sender_)], "%s: line %d of %s missing" % (
+                            c.nick, got[(c.nick, sender_)], sender_)
+                        got[(c.nick, sender_)] = seq + 1
+                        cond.notify_all()
             except Exception as e:
-                errors.append(e)
-                stuck_left.set()  # let the senders stop
+                with cond:
+                    state["errors"].append(e)
+                    cond.notify_all()
 
         threads = [threading.Thread(target=f, args=(c,)) for c in chatters for f in (sender, reader)]
         for t in threads:
@@ -212,11 +237,10 @@ class ChatSlowReader(ChatCase):
         for t in threads:
             t.join(4 * DEADLINE)
         self.assertFalse(any(t.is_alive() for t in threads), "chatters still running")
-        self.assertEqual(errors, [])
-        for c in chatters:  # every line of every other chatter, in order
-            for other in chatters:
-                if other is not c:
-                    self.assertEqual(c.received.get(other.nick, 0), sent[other.nick])
+        self.assertEqual(state["errors"], [])
+        print("lines sent before the stuck client was cut off:", sum(state["sent"].values()), "received:", sum(got.values()))
+        for (r, s), n in got.items():  # every line of every other chatter, in order
+            self.assertEqual(n, state["sent"][s], "%s got %d of %s's lines" % (r, n, s))
         self.assertTrue(stuck.wait_closed())
         deadline = time.monotonic() + DEADLINE  # the log line is written by another thread
         while "disconnected stuck" not in self.server.stderr_text() and time.monotonic() < deadline:
