@@ -13,7 +13,7 @@ TEST_CASE("callbacks of one connection never overlap and keep their order", "[th
     cli.spin_us = 20;
     srv.keep_data = false;
     cli.keep_data = false;
-    make_echo(srv);
+    make_echo(srv, true);
     Port sp(&srv), cp(&cli);
     uint16_t port = listen_on(sp);
     std::vector<iocpnet_conn> conns;

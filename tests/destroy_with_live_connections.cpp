@@ -9,7 +9,7 @@ using namespace t;
 TEST_CASE("destroy with 500 live connections closes each exactly once", "[destroy][load]") {
     const size_t kConns = 500;
     Recorder srv, cli;
-    make_echo(srv);
+    make_echo(srv, true);
     Port sp(&srv), cp(&cli);
     uint16_t port = listen_on(sp);
     std::vector<iocpnet_conn> conns;
