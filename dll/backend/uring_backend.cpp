@@ -21,9 +21,9 @@ int64_t uring_now_ms() {
     return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
-// ---------------------------------------------------------------- BufRing
+// ---------------------------------------------------------------- UringBufRing
 
-int BufRing::setup(io_uring *ring, unsigned n, unsigned sz, uint16_t bgid) {
+int UringBufRing::setup(io_uring *ring, unsigned n, unsigned sz, uint16_t bgid) {
     long page = sysconf(_SC_PAGESIZE);
     ring_bytes = (size_t(n) * sizeof(io_uring_buf) + page - 1) / page * page;
     void *r = mmap(nullptr, ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
@@ -58,14 +58,14 @@ int BufRing::setup(io_uring *ring, unsigned n, unsigned sz, uint16_t bgid) {
 }
 
 // After io_uring_queue_exit: the kernel dropped the registration with the ring.
-void BufRing::destroy(io_uring *, uint16_t) {
+void UringBufRing::destroy(io_uring *, uint16_t) {
     if (mem) munmap(mem, size_t(entries) * size);
     if (br) munmap(br, ring_bytes);
     mem = nullptr;
     br = nullptr;
 }
 
-void BufRing::give_back(unsigned bid) {
+void UringBufRing::give_back(unsigned bid) {
     io_uring_buf_ring_add(br, addr(bid), size, uint16_t(bid), io_uring_buf_ring_mask(entries), 0);
     io_uring_buf_ring_advance(br, 1);
 }
@@ -82,7 +82,7 @@ int uring_probe() {
     int rc = io_uring_queue_init_params(8, &ring, &p);
     if (rc < 0) return fail(IOCPNET_E_UNSUPPORTED, "io_uring_setup: %s", strerror(-rc));
     int result = IOCPNET_OK;
-    BufRing bufs;
+    UringBufRing bufs;
     int sv[2] = {-1, -1};
     if (!(p.features & IORING_FEAT_EXT_ARG) || !(p.features & IORING_FEAT_NODROP)) {
         result = fail(IOCPNET_E_UNSUPPORTED, "io_uring lacks EXT_ARG/NODROP (kernel older than 5.11)");
@@ -134,10 +134,10 @@ int uring_probe() {
 UringBackend::UringBackend(unsigned workers) : nworkers_(workers) {}
 
 int UringBackend::init() {
-    workers_.reset(new (std::nothrow) Worker[nworkers_]);
+    workers_.reset(new (std::nothrow) UringWorker[nworkers_]);
     if (!workers_) return fail(IOCPNET_E_NO_MEMORY, "io_uring workers");
     for (unsigned i = 0; i < nworkers_; i++) {
-        Worker &w = workers_[i];
+        UringWorker &w = workers_[i];
         // One issuer per ring with deferred task work suits one ring per
         // thread; the ring starts disabled because SINGLE_ISSUER binds it to
         // the thread that enables it — the worker, not this one.
@@ -169,7 +169,7 @@ int UringBackend::init() {
 UringBackend::~UringBackend() {
     if (!workers_) return;
     for (unsigned i = 0; i < nworkers_; i++) {
-        Worker &w = workers_[i];
+        UringWorker &w = workers_[i];
         if (w.ring_ok) io_uring_queue_exit(&w.ring);
         w.bufs.destroy(nullptr, kBgid);
         if (w.efd >= 0) close(w.efd);
@@ -180,7 +180,7 @@ uint32_t UringBackend::kind() const { return IOCPNET_BACKEND_IO_URING; }
 
 // On the worker's thread only: with SINGLE_ISSUER that thread becomes the
 // ring's submitter.
-void UringBackend::ensure_enabled(Worker &w) {
+void UringBackend::ensure_enabled(UringWorker &w) {
     if (w.enabled) return;
     w.enabled = true;
     // liburing 2.3 declares io_uring_enable_rings but does not export it.
@@ -189,7 +189,7 @@ void UringBackend::ensure_enabled(Worker &w) {
     arm_wake(w);
 }
 
-io_uring_sqe *UringBackend::get_sqe(Worker &w) {
+io_uring_sqe *UringBackend::get_sqe(UringWorker &w) {
     ensure_enabled(w);
     for (int attempt = 0; attempt < 8; attempt++) {
         if (io_uring_sqe *sqe = io_uring_get_sqe(&w.ring)) return sqe;
@@ -202,7 +202,7 @@ io_uring_sqe *UringBackend::get_sqe(Worker &w) {
     return nullptr;
 }
 
-void UringBackend::arm_wake(Worker &w) {
+void UringBackend::arm_wake(UringWorker &w) {
     io_uring_sqe *sqe = io_uring_get_sqe(&w.ring);
     if (!sqe) {
         io_uring_submit(&w.ring);
@@ -215,7 +215,7 @@ void UringBackend::arm_wake(Worker &w) {
 
 void UringBackend::wake(unsigned wi) {
     if (wi >= nworkers_) return;
-    Worker &w = workers_[wi];
+    UringWorker &w = workers_[wi];
     // Coalesced: one write until the worker has consumed it. A wake that
     // finds the flag set happened before the worker's wait() returns.
     if (w.wake_pending.exchange(true)) return;
@@ -283,7 +283,7 @@ void UringBackend::release(BSock *b) {
 
 int UringBackend::wait(unsigned wi, Completion *out, unsigned max, int timeout_ms) {
     if (wi >= nworkers_ || !out || max == 0) return 0;
-    Worker &w = workers_[wi];
+    UringWorker &w = workers_[wi];
     ensure_enabled(w);
     unsigned n = 0;
     while (n < max && take_synth(w, &out[n])) n++;

@@ -15,7 +15,7 @@ namespace iocpnet {
 // user_data = UringSock pointer | tag (the state is 8-byte aligned). Tags
 // without a socket (wake, cancel) carry a null pointer, so a late CQE never
 // dereferences a released socket.
-enum Tag : uint64_t {
+enum UringTag : uint64_t {
     kTagCancel = 0,  // ASYNC_CANCEL's own CQE: ignored
     kTagAccept = 1,
     kTagRecv = 2,
@@ -30,23 +30,23 @@ struct UringSock;
 
 // An intrusive doubly linked list hook: parking and synthetic completions
 // must not allocate (nothing may throw across the contract).
-struct Link {
-    Link *prev = nullptr, *next = nullptr;
+struct UringLink {
+    UringLink *prev = nullptr, *next = nullptr;
     UringSock *owner = nullptr;
     bool linked() const { return next != nullptr; }
 };
-struct LinkList {
-    Link head;
-    LinkList() { head.prev = head.next = &head; }
+struct UringList {
+    UringLink head;
+    UringList() { head.prev = head.next = &head; }
     bool empty() const { return head.next == &head; }
     UringSock *front() const { return head.next->owner; }
-    void push_back(Link *l) {
+    void push_back(UringLink *l) {
         l->prev = head.prev;
         l->next = &head;
         head.prev->next = l;
         head.prev = l;
     }
-    static void unlink(Link *l) {
+    static void unlink(UringLink *l) {
         if (!l->linked()) return;
         l->prev->next = l->next;
         l->next->prev = l->prev;
@@ -54,25 +54,25 @@ struct LinkList {
     }
 };
 
-enum class OpState : uint8_t { idle, armed, parked };
+enum class UringOpState : uint8_t { idle, armed, parked };
 
 struct alignas(8) UringSock : BSock {
-    OpState accept_st = OpState::idle;
-    OpState recv_st = OpState::idle;
+    UringOpState accept_st = UringOpState::idle;
+    UringOpState recv_st = UringOpState::idle;
     bool send_busy = false, connect_busy = false;
     bool cancelling = false; // cancel() was called: nothing is re-armed any more
     uint8_t synth = 0;       // bit per Op: a completion made up in user space
     int synth_res[4] = {};
     int64_t park_until_ms = 0; // accept backoff after EMFILE/ENFILE
-    Link park;                 // in Worker::starved (recv) or Worker::backoff (accept)
-    Link synth_link;           // in Worker::synth
+    UringLink park;                 // in UringWorker::starved (recv) or UringWorker::backoff (accept)
+    UringLink synth_link;           // in UringWorker::synth
     Addr peer;                 // connect's address: must outlive the SQE
     msghdr msg{}; // sendmsg's header: the kernel may read it after submission
     UringSock() { park.owner = synth_link.owner = this; }
 };
 
 // A provided-buffer ring (liburing 2.3 has no io_uring_setup_buf_ring).
-struct BufRing {
+struct UringBufRing {
     io_uring_buf_ring *br = nullptr;
     uint8_t *mem = nullptr;
     unsigned entries = 0, size = 0;
@@ -85,7 +85,9 @@ struct BufRing {
     unsigned available() const { return entries - outstanding; }
 };
 
-struct Worker {
+// Names are Uring-prefixed: the core has its own iocpnet::Worker, and two
+// classes of one name in one namespace break the ODR (seen as garbage lists).
+struct UringWorker {
     io_uring ring{};
     bool ring_ok = false;
     bool enabled = false; // the ring was created R_DISABLED; enabled on the worker
@@ -93,10 +95,10 @@ struct Worker {
     int efd = -1;
     uint64_t efd_val = 0;
     std::atomic<bool> wake_pending{false};
-    BufRing bufs;
-    LinkList starved; // recv parked on -ENOBUFS, re-armed as buffers come back
-    LinkList backoff; // accept parked on EMFILE/ENFILE, re-armed after a delay
-    LinkList synth;   // sockets with synthetic completions to report
+    UringBufRing bufs;
+    UringList starved; // recv parked on -ENOBUFS, re-armed as buffers come back
+    UringList backoff; // accept parked on EMFILE/ENFILE, re-armed after a delay
+    UringList synth;   // sockets with synthetic completions to report
 };
 
 class UringBackend final : public Backend {
@@ -127,21 +129,21 @@ class UringBackend final : public Backend {
     int wait(unsigned w, Completion *out, unsigned max, int timeout_ms) override;
 
   private:
-    Worker &wk(const UringSock *s) { return workers_[s->worker]; }
-    void ensure_enabled(Worker &w);
-    io_uring_sqe *get_sqe(Worker &w);
+    UringWorker &wk(const UringSock *s) { return workers_[s->worker]; }
+    void ensure_enabled(UringWorker &w);
+    io_uring_sqe *get_sqe(UringWorker &w);
     void post_synth(UringSock *s, Op op, int res);
-    bool take_synth(Worker &w, Completion *c);
+    bool take_synth(UringWorker &w, Completion *c);
     void arm_accept(UringSock *s);
     void arm_recv(UringSock *s);
-    void arm_wake(Worker &w);
-    void unpark_recv(Worker &w);
-    int unpark_accept(Worker &w, int timeout_ms);
-    bool on_cqe(Worker &w, const io_uring_cqe *cqe, Completion *c); // true: *c filled
+    void arm_wake(UringWorker &w);
+    void unpark_recv(UringWorker &w);
+    int unpark_accept(UringWorker &w, int timeout_ms);
+    bool on_cqe(UringWorker &w, const io_uring_cqe *cqe, Completion *c); // true: *c filled
     bool on_accept_cqe(UringSock *s, const io_uring_cqe *cqe, Completion *c);
-    bool on_recv_cqe(Worker &w, UringSock *s, const io_uring_cqe *cqe, Completion *c);
+    bool on_recv_cqe(UringWorker &w, UringSock *s, const io_uring_cqe *cqe, Completion *c);
 
-    std::unique_ptr<Worker[]> workers_; // Worker holds an atomic: not movable
+    std::unique_ptr<UringWorker[]> workers_; // UringWorker holds an atomic: not movable
     unsigned nworkers_;
 };
 

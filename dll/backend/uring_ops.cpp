@@ -22,7 +22,7 @@ static_assert(sizeof(IoVec) == sizeof(iovec) && offsetof(IoVec, base) == offseto
 
 UringSock *as_uring(BSock *b) { return static_cast<UringSock *>(b); }
 
-void set_data(io_uring_sqe *sqe, UringSock *s, Tag tag) { io_uring_sqe_set_data64(sqe, uint64_t(uintptr_t(s)) | tag); }
+void set_data(io_uring_sqe *sqe, UringSock *s, UringTag tag) { io_uring_sqe_set_data64(sqe, uint64_t(uintptr_t(s)) | tag); }
 
 Completion make(Op op, bool done, int res, UringSock *s) {
     Completion c{};
@@ -63,13 +63,13 @@ void UringBackend::post_synth(UringSock *s, Op op, int res) {
     if (!s->synth_link.linked()) wk(s).synth.push_back(&s->synth_link);
 }
 
-bool UringBackend::take_synth(Worker &w, Completion *c) {
+bool UringBackend::take_synth(UringWorker &w, Completion *c) {
     if (w.synth.empty()) return false;
     UringSock *s = w.synth.front();
     unsigned op = 0;
     while (!(s->synth & (1u << op))) op++;
     s->synth &= uint8_t(~(1u << op));
-    if (!s->synth) LinkList::unlink(&s->synth_link);
+    if (!s->synth) UringList::unlink(&s->synth_link);
     *c = make(Op(op), true, s->synth_res[op], s);
     return true;
 }
@@ -78,7 +78,7 @@ bool UringBackend::take_synth(Worker &w, Completion *c) {
 
 void UringBackend::accept(BSock *b) {
     UringSock *s = as_uring(b);
-    if (s->accept_st == OpState::idle) arm_accept(s);
+    if (s->accept_st == UringOpState::idle) arm_accept(s);
 }
 
 void UringBackend::arm_accept(UringSock *s) {
@@ -86,20 +86,20 @@ void UringBackend::arm_accept(UringSock *s) {
     if (!sqe) return post_synth(s, Op::accept, IOCPNET_E_SYSTEM);
     io_uring_prep_multishot_accept(sqe, int(s->fd), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     set_data(sqe, s, kTagAccept);
-    s->accept_st = OpState::armed;
+    s->accept_st = UringOpState::armed;
 }
 
 // Re-arms listeners whose EMFILE back-off expired; returns the wait timeout
 // shortened to the next expiry.
-int UringBackend::unpark_accept(Worker &w, int timeout_ms) {
+int UringBackend::unpark_accept(UringWorker &w, int timeout_ms) {
     if (w.backoff.empty()) return timeout_ms;
     int64_t now = uring_now_ms(), next = INT64_MAX;
-    for (Link *l = w.backoff.head.next; l != &w.backoff.head;) {
-        Link *following = l->next;
+    for (UringLink *l = w.backoff.head.next; l != &w.backoff.head;) {
+        UringLink *following = l->next;
         UringSock *s = l->owner;
         if (s->park_until_ms <= now) {
-            LinkList::unlink(l);
-            s->accept_st = OpState::idle;
+            UringList::unlink(l);
+            s->accept_st = UringOpState::idle;
             arm_accept(s);
         } else {
             next = std::min(next, s->park_until_ms);
@@ -130,13 +130,13 @@ bool UringBackend::on_accept_cqe(UringSock *s, const io_uring_cqe *cqe, Completi
     }
     if (more) return true;
     // The multishot request ended: finish it, back off, or re-arm.
-    s->accept_st = OpState::idle;
+    s->accept_st = UringOpState::idle;
     if (s->cancelling || fatal) {
         if (res < 0) c->done = true; // this error is the final completion
         else post_synth(s, Op::accept, IOCPNET_E_SHUTTING_DOWN);
     } else if (res == -EMFILE || res == -ENFILE) {
         // Out of descriptors: retrying at once would spin; wait a little.
-        s->accept_st = OpState::parked;
+        s->accept_st = UringOpState::parked;
         s->park_until_ms = uring_now_ms() + kAcceptBackoffMs;
         wk(s).backoff.push_back(&s->park);
     } else {
@@ -161,7 +161,7 @@ void UringBackend::connect(BSock *b, const Addr &peer) {
 
 void UringBackend::recv(BSock *b) {
     UringSock *s = as_uring(b);
-    if (s->recv_st == OpState::idle) arm_recv(s);
+    if (s->recv_st == UringOpState::idle) arm_recv(s);
 }
 
 void UringBackend::arm_recv(UringSock *s) {
@@ -171,30 +171,30 @@ void UringBackend::arm_recv(UringSock *s) {
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = kBgid;
     set_data(sqe, s, kTagRecv);
-    s->recv_st = OpState::armed;
+    s->recv_st = UringOpState::armed;
 }
 
 void UringBackend::recv_done(const Completion &c) {
     if (c.op != Op::recv || c.res <= 0 || !c.sock) return;
-    Worker &w = wk(as_uring(c.sock));
+    UringWorker &w = wk(as_uring(c.sock));
     w.bufs.give_back(c.buf);
     w.bufs.outstanding--;
     if (!w.starved.empty()) unpark_recv(w);
 }
 
-void UringBackend::unpark_recv(Worker &w) {
+void UringBackend::unpark_recv(UringWorker &w) {
     unsigned avail = w.bufs.available();
     if (avail < std::min(kMinFreeToRearm, w.bufs.entries)) return;
     // Oldest first; each re-armed socket has data waiting and takes >= 1 buffer.
     for (unsigned i = 0; i < avail && !w.starved.empty(); i++) {
         UringSock *s = w.starved.front();
-        LinkList::unlink(&s->park);
-        s->recv_st = OpState::idle;
+        UringList::unlink(&s->park);
+        s->recv_st = UringOpState::idle;
         arm_recv(s);
     }
 }
 
-bool UringBackend::on_recv_cqe(Worker &w, UringSock *s, const io_uring_cqe *cqe, Completion *c) {
+bool UringBackend::on_recv_cqe(UringWorker &w, UringSock *s, const io_uring_cqe *cqe, Completion *c) {
     int res = cqe->res;
     bool more = cqe->flags & IORING_CQE_F_MORE;
     bool has_buf = cqe->flags & IORING_CQE_F_BUFFER;
@@ -205,7 +205,7 @@ bool UringBackend::on_recv_cqe(Worker &w, UringSock *s, const io_uring_cqe *cqe,
         c->data = w.bufs.addr(bid);
         c->buf = bid;
         if (!more) { // the kernel ended the multishot (e.g. CQ overflow): continue
-            s->recv_st = OpState::idle;
+            s->recv_st = UringOpState::idle;
             if (s->cancelling) post_synth(s, Op::recv, IOCPNET_E_SHUTTING_DOWN);
             else arm_recv(s);
         }
@@ -213,11 +213,11 @@ bool UringBackend::on_recv_cqe(Worker &w, UringSock *s, const io_uring_cqe *cqe,
     }
     if (has_buf) w.bufs.give_back(bid); // a buffer with no bytes in it
     if (more) return false;             // nothing to report, still armed
-    s->recv_st = OpState::idle;
+    s->recv_st = UringOpState::idle;
     if (res == -ENOBUFS && !s->cancelling) {
         // The buffer ring ran dry; the bytes wait in the socket. Re-armed
         // when buffers come back (recv_done), not now: that would spin.
-        s->recv_st = OpState::parked;
+        s->recv_st = UringOpState::parked;
         w.starved.push_back(&s->park);
         unpark_recv(w); // buffers may have come back before this CQE was seen
         return false;
@@ -255,19 +255,19 @@ void UringBackend::send(BSock *b, const IoVec *iov, unsigned n) {
 
 void UringBackend::cancel(BSock *b) {
     UringSock *s = as_uring(b);
-    Worker &w = wk(s);
+    UringWorker &w = wk(s);
     s->cancelling = true;
-    if (s->recv_st == OpState::parked) {
-        LinkList::unlink(&s->park);
-        s->recv_st = OpState::idle;
+    if (s->recv_st == UringOpState::parked) {
+        UringList::unlink(&s->park);
+        s->recv_st = UringOpState::idle;
         post_synth(s, Op::recv, IOCPNET_E_SHUTTING_DOWN);
     }
-    if (s->accept_st == OpState::parked) {
-        LinkList::unlink(&s->park);
-        s->accept_st = OpState::idle;
+    if (s->accept_st == UringOpState::parked) {
+        UringList::unlink(&s->park);
+        s->accept_st = UringOpState::idle;
         post_synth(s, Op::accept, IOCPNET_E_SHUTTING_DOWN);
     }
-    if (s->recv_st == OpState::idle && s->accept_st == OpState::idle && !s->send_busy && !s->connect_busy) return;
+    if (s->recv_st == UringOpState::idle && s->accept_st == UringOpState::idle && !s->send_busy && !s->connect_busy) return;
     io_uring_sqe *sqe = get_sqe(w);
     if (!sqe) {
         // Last resort: a shut-down socket ends recv/send/accept by itself.
@@ -282,7 +282,7 @@ void UringBackend::cancel(BSock *b) {
 
 // ------------------------------------------------------------------- CQE
 
-bool UringBackend::on_cqe(Worker &w, const io_uring_cqe *cqe, Completion *c) {
+bool UringBackend::on_cqe(UringWorker &w, const io_uring_cqe *cqe, Completion *c) {
     uint64_t ud = cqe->user_data;
     auto *s = reinterpret_cast<UringSock *>(uintptr_t(ud & ~kTagMask));
     switch (ud & kTagMask) {
