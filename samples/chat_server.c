@@ -19,8 +19,9 @@
  *
  * Threads: callbacks run on several engine workers at once (callbacks of one
  * connection never overlap). The member table is guarded by one mutex, and
- * no iocpnet function is called while it is held: lists of receivers are
- * copied under the lock and the sends happen after it is released.
+ * (but for the welcome, see on_accept) no iocpnet function is called while
+ * it is held: lists of receivers are copied under the lock and the sends
+ * happen after it is released.
  */
 #include "sample_common.h"
 #include <inttypes.h>
@@ -256,14 +257,19 @@ static void IOCPNET_CALL on_accept(void *user, iocpnet_port *port, iocpnet_liste
         iocpnet_close(port, conn, IOCPNET_CLOSE_ABORT);
         return;
     }
-    /* The welcome goes out before the member joins the broadcasts, so it is
-     * always the newcomer's first line. Its nick is its own until on_data. */
+    /* The welcome is sent and the member joins the broadcasts in one step
+     * under the lock: a broadcast that includes the newcomer copies its ids
+     * after this, so it comes after the welcome; and once the newcomer has
+     * its welcome, it gets every later broadcast. This is the one iocpnet
+     * call made with the lock held: iocpnet_send never blocks and never runs
+     * a callback, and a first line cannot fill a queue (so no
+     * drop_slow_receiver, which takes the lock). */
     snprintf(line, sizeof line, "* welcome %s", m->nick);
-    send_text(conn, line);
     sample_mutex_lock(&chat.lock);
+    iocpnet_send(port, conn, line, strlen(line));
     m->joined = 1;
     sample_mutex_unlock(&chat.lock);
-    announce(m, m->nick, " joined");
+    announce(m, m->nick, " joined"); /* its nick is its own until its on_data */
 }
 
 static void IOCPNET_CALL on_data(void *user, iocpnet_port *port, iocpnet_conn conn, const uint8_t *data,
