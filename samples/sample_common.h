@@ -67,7 +67,7 @@ static inline int sample_parse_options(int argc, char **argv, sample_options *o,
     o->threads = 0;
     o->backend = IOCPNET_BACKEND_AUTO;
     o->idle_timeout_s = 0;
-    for (i = 1; i < argc; i++) {
+    for (i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int ok = 0;
@@ -95,7 +95,6 @@ static inline int sample_parse_options(int argc, char **argv, sample_options *o,
                     argv[0], allow_idle ? " [--idle-timeout SECONDS]" : "");
             return -1;
         }
-        i++; /* every option takes a value */
     }
     return 0;
 }
