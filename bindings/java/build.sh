@@ -5,6 +5,7 @@
 #   native/linux-x86_64/ libiocpnet_jni.so (engine linked in statically)
 #   iocpnet-VERSION.jar  classes + native/ (self-contained)
 #   test-classes/        JUnit tests, samples and benchmarks compiled against the jar
+# bindings/java/build-mingw.sh (optional) adds native/windows-x86_64/iocpnet_jni.dll.
 # Options: --nodetach also builds build/java/nodetach/libiocpnet_jni.so without
 # SWIG_JAVA_DETACH_ON_THREAD_END (for bench/java/CallbackBench).
 set -euo pipefail
@@ -51,9 +52,16 @@ fi
 rm -rf "$out/classes" && mkdir -p "$out/classes/native/linux-x86_64"
 javac -nowarn -Xlint:-removal -d "$out/classes" "$out"/gen/org/iocpnet/*.java "$src"/src/org/iocpnet/*.java
 cp "$out/native/linux-x86_64/libiocpnet_jni.so" "$out/classes/native/linux-x86_64/"
-if [ -f "$root/build/java/native/windows-x86_64/iocpnet_jni.dll" ]; then
-    mkdir -p "$out/classes/native/windows-x86_64"
-    cp "$root/build/java/native/windows-x86_64/iocpnet_jni.dll" "$out/classes/native/windows-x86_64/"
+# The Windows JNI library (bindings/java/build-mingw.sh) goes in only when it
+# was built from the current glue: a stale one would miss JNI entry points.
+win=$out/native/windows-x86_64/iocpnet_jni.dll
+if [ -f "$win" ]; then
+    if [ -z "$(find "$src/glue.cpp" "$src/glue.hpp" "$src/iocpnet_java.i" -newer "$win")" ]; then
+        mkdir -p "$out/classes/native/windows-x86_64"
+        cp "$win" "$out/classes/native/windows-x86_64/"
+    else
+        echo "java build: $win is older than the glue: not packed (rerun build-mingw.sh)" >&2
+    fi
 fi
 rm -f "$out"/iocpnet-*.jar
 jar --create --file "$jar" -C "$out/classes" .

@@ -55,9 +55,12 @@ final class NativeLoader {
             System.load(lib.toAbsolutePath().toString());
             // A loaded library stays mapped after unlink on Linux; Windows keeps
             // the file locked, so there it goes when the JVM exits.
-            if (!Files.deleteIfExists(lib) || !Files.deleteIfExists(tmp)) {
+            try {
+                Files.delete(lib);
+                Files.delete(tmp);
+            } catch (IOException locked) {
+                tmp.toFile().deleteOnExit(); // registered first: runs after the file's
                 lib.toFile().deleteOnExit();
-                tmp.toFile().deleteOnExit();
             }
         } catch (IOException e) {
             UnsatisfiedLinkError err = new UnsatisfiedLinkError("iocpnet: cannot extract native/" + resource + ": " + e);
