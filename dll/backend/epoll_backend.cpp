@@ -80,6 +80,7 @@ int epoll_create(unsigned workers, std::unique_ptr<Backend> *out) {
         int rc = b->init();
         if (rc != IOCPNET_OK) return rc;
         *out = std::move(b);
+        log(IOCPNET_LOG_DEBUG, "epoll backend: %u worker(s)", workers);
         return IOCPNET_OK;
     } catch (const std::bad_alloc &) {
         return fail(IOCPNET_E_NO_MEMORY, "epoll backend: out of memory");

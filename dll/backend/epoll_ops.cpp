@@ -107,7 +107,9 @@ void EpollBackend::connect(BSock *bs, const Addr &peer) {
         update_interest(s);
         return;
     }
-    queue(s, make(Op::connect, true, rc == 0 ? 0 : net_error(errno), s));
+    int e = rc == 0 ? 0 : errno;
+    if (e) log(IOCPNET_LOG_DEBUG, "epoll: connect (fd %d): %s", int(s->fd), strerror(e));
+    queue(s, make(Op::connect, true, e ? net_error(e) : 0, s));
 }
 
 void EpollBackend::recv(BSock *bs) {
@@ -165,6 +167,7 @@ bool EpollBackend::try_send(EpollWorker &w, EpollSock *s, Completion *c) {
         while (r < 0 && errno == EINTR);
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
     }
+    if (r < 0) log(IOCPNET_LOG_DEBUG, "epoll: send (fd %d): %s", int(s->fd), strerror(errno));
     *c = make(Op::send, true, r >= 0 ? int(r) : net_error(errno), s);
     s->send_iov = nullptr;
     s->send_n = 0;
@@ -179,6 +182,7 @@ void EpollBackend::finish_connect(EpollSock *s, uint32_t ev, Out &o) {
     // connection did not come up.
     if (err == 0 && !(ev & EPOLLOUT)) err = ECONNRESET;
     s->connecting = false;
+    if (err) log(IOCPNET_LOG_DEBUG, "epoll: connect (fd %d): %s", int(s->fd), strerror(err));
     o.put(make(Op::connect, true, err ? net_error(err) : 0, s));
 }
 
@@ -200,6 +204,7 @@ void EpollBackend::do_recv(EpollWorker &w, EpollSock *s, Out &o) {
     w.pool.put(uint32_t(idx));
     if (r < 0 && (e == EAGAIN || e == EWOULDBLOCK)) return; // spurious readiness
     s->recv_armed = false;
+    if (r < 0) log(IOCPNET_LOG_DEBUG, "epoll: recv (fd %d): %s", int(s->fd), strerror(e));
     o.put(make(Op::recv, true, r == 0 ? 0 : net_error(e), s));
 }
 
@@ -226,6 +231,8 @@ void EpollBackend::do_accept(EpollWorker &w, EpollSock *s, Out &o) {
             // Out of descriptors: the pending connection stays in the backlog
             // and the listener stays readable, so stop polling it for a while
             // instead of spinning; the core may free descriptors meanwhile.
+            log(IOCPNET_LOG_WARN, "epoll: accept (fd %d): %s; pausing the listener for %d ms", int(s->fd),
+                strerror(e), int(kAcceptPause.count()));
             o.put(make(Op::accept, false, net_error(e), s));
             s->accept_paused = true;
             s->resume_at = EpollClock::now() + kAcceptPause;
@@ -233,6 +240,7 @@ void EpollBackend::do_accept(EpollWorker &w, EpollSock *s, Out &o) {
             return; // on_event drops EPOLLIN from the interest
         }
         s->accept_armed = false;
+        log(IOCPNET_LOG_ERROR, "epoll: accept (fd %d): %s; the listener stops", int(s->fd), strerror(e));
         o.put(make(Op::accept, true, net_error(e), s));
         return;
     }
