@@ -60,8 +60,8 @@ struct AcceptOp : IoOp {
 struct IocpSock : BSock {
     IocpBackend *be = nullptr;
     int family = AF_INET;
-    // Set by cancel(); later completions report SHUTTING_DOWN and nothing is
-    // re-posted. Atomic: completions are read on any worker.
+    // Set by cancel() (under mu); later completions report SHUTTING_DOWN and
+    // nothing is issued. Atomic: completions read it on any worker.
     std::atomic<bool> cancelled{false};
 
     // connection
@@ -71,7 +71,8 @@ struct IocpSock : BSock {
     bool rgrow = false; // the last read filled rbuf: double it before the next
     WSABUF sbufs[kMaxSendBufs];
 
-    // listener: AcceptEx re-posting runs on workers, cancel() on any thread
+    // Orders issuing ops against cancel(); for a listener it also guards the
+    // accept state below (AcceptEx is re-posted on workers).
     std::mutex mu;
     std::vector<std::unique_ptr<AcceptOp>> acc;
     unsigned acc_pending = 0;  // AcceptOps whose completion is still to come

@@ -10,7 +10,11 @@ namespace iocpnet {
 
 namespace {
 constexpr DWORD kAddrLen = sizeof(sockaddr_in6) + 16; // what AcceptEx requires per address
-constexpr size_t kSendCap = size_t(1) << 30;          // bytes per WSASend, so the count fits an int
+// Bytes per WSASend. An overlapped send completes only when the stack has
+// taken all of it, with its pages locked until then: a cap reports progress
+// to the core (stats, on_drain) while a slow peer reads, and bounds the
+// memory a connection locks.
+constexpr size_t kSendCap = 256 * 1024;
 
 void reset(IoOp *op) { memset(&op->ov, 0, sizeof op->ov); }
 } // namespace
@@ -124,6 +128,7 @@ bool IocpBackend::accept_complete(AcceptOp *op, int err, Completion *out) {
 
 void IocpBackend::connect(BSock *b, const Addr &peer) {
     auto *s = static_cast<IocpSock *>(b);
+    std::lock_guard<std::mutex> lk(s->mu);
     s->cop.kind = Op::connect;
     s->cop.sock = s;
     if (s->cancelled) return post_synthetic(&s->cop, IOCPNET_E_SHUTTING_DOWN);
@@ -157,6 +162,10 @@ void IocpBackend::complete_connect(IocpSock *s, int err, Completion *out) {
 // -------------------------------------------------------------------- recv
 
 void IocpBackend::post_recv(IocpSock *s) {
+    // recv_done comes outside the core's connection lock, so a cancel() may
+    // race with it: the lock makes "check cancelled, issue WSARecv" one step
+    // against "set cancelled, CancelIoEx", or the read would outlive the cancel.
+    std::lock_guard<std::mutex> lk(s->mu);
     s->rop.kind = Op::recv;
     s->rop.sock = s;
     if (s->cancelled) return post_synthetic(&s->rop, IOCPNET_E_SHUTTING_DOWN);
@@ -195,6 +204,7 @@ void IocpBackend::recv_done(const Completion &c) {
 
 void IocpBackend::send(BSock *b, const IoVec *iov, unsigned n) {
     auto *s = static_cast<IocpSock *>(b);
+    std::lock_guard<std::mutex> lk(s->mu);
     s->sop.kind = Op::send;
     s->sop.sock = s;
     if (s->cancelled) return post_synthetic(&s->sop, IOCPNET_E_SHUTTING_DOWN);

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs a Windows program under Wine with a private prefix: the emulator that
+# cmake/mingw-w64.cmake gives ctest and catch_discover_tests, and the "wine"
+# prefix for the e2e tests.  Usage: wine-env.sh prog.exe [args...]
+# WINEPREFIX defaults to <build>/wineprefix, <build> being the first folder
+# above prog.exe that holds CMakeCache.txt. The prefix is made once (wineboot),
+# under a lock because ctest may start several tests at once.
+set -euo pipefail
+exe=${1:?usage: wine-env.sh prog.exe [args...]}
+if [ -z "${WINEPREFIX:-}" ]; then
+  d=$(cd "$(dirname "$exe")" && pwd)
+  while [ "$d" != / ] && [ ! -f "$d/CMakeCache.txt" ]; do d=$(dirname "$d"); done
+  [ -f "$d/CMakeCache.txt" ] || d=$(cd "$(dirname "$exe")" && pwd)
+  export WINEPREFIX=$d/wineprefix
+  build=$d
+else
+  build=$(cd "$(dirname "$exe")" && pwd)
+fi
+export WINEDEBUG=${WINEDEBUG:--all}
+# No Mono/Gecko download prompts in a fresh prefix.
+export WINEDLLOVERRIDES=${WINEDLLOVERRIDES:-mscoree,mshtml=}
+# iocpnet.dll is built at the top of the build folder.
+export WINEPATH="Z:${build}${WINEPATH:+;$WINEPATH}"
+wine=$(command -v wine64 || command -v wine)
+if [ ! -f "$WINEPREFIX/system.reg" ]; then
+  mkdir -p "$(dirname "$WINEPREFIX")"
+  (
+    flock 9
+    if [ ! -f "$WINEPREFIX/system.reg" ]; then
+      "$(dirname "$wine")/wineboot" -i >/dev/null 2>&1 || true
+      # wineboot returns before the registry is flushed; wait for the server.
+      wineserver -w || true
+    fi
+  ) 9>"$WINEPREFIX.lock"
+fi
+exec "$wine" "$@"
