@@ -125,4 +125,31 @@ class MiscTest {
                 () -> new Port(small().backend(Backend.IOCP), new Handler() {}));
         assertEquals(ErrorCode.UNSUPPORTED, e.code());
     }
+    @Test
+    void idleTimeoutsFromPortAndConnectionOptionsClose() throws Exception {
+        CompletableFuture<Integer> portWide = new CompletableFuture<>();
+        CompletableFuture<Integer> perListener = new CompletableFuture<>();
+        try (Port s = new Port(small().idleTimeoutMs(200), new Handler() {
+                @Override
+                public void onClose(Port port, long conn, int reason) {
+                    (port.attachment(conn) != null ? perListener : portWide).complete(reason);
+                }
+
+                @Override
+                public void onAccept(Port port, long l, long conn) {
+                    if (l == slowListener.get()) port.attach(conn, "per-listener");
+                }
+             });
+             Port c = new Port(small(), new Handler() {})) {
+            int p1 = s.listenerPort(s.listen("127.0.0.1", 0));
+            slowListener.set(s.listen("127.0.0.1", 0, new ConnectionOptions().idleTimeoutMs(300)));
+            int p2 = s.listenerPort(slowListener.get());
+            c.connect("127.0.0.1", p1); // sends nothing: the port's 200 ms applies
+            c.connect("127.0.0.1", p2); // the listener's 300 ms applies
+            assertEquals(ErrorCode.TIMEOUT, (int) await(portWide));
+            assertEquals(ErrorCode.TIMEOUT, (int) await(perListener));
+        }
+    }
+
+    private final java.util.concurrent.atomic.AtomicLong slowListener = new java.util.concurrent.atomic.AtomicLong(-1);
 }
