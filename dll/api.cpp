@@ -268,7 +268,7 @@ int iocpnet_conn_get_user(iocpnet_port *port, iocpnet_conn conn, void **out) {
     return guarded([&]() -> int {
         CHECK_PORT(port);
         if (!out) return fail(IOCPNET_E_INVALID_ARG, "out is NULL");
-        Conn *c = as_port(port)->lookup(conn);
+        Conn *c = as_port(port)->lookup(conn, true);
         if (!c) return fail(IOCPNET_E_NOT_FOUND, "no open connection %llu", (unsigned long long)conn);
         *out = c->user;
         c->mu.unlock();
@@ -281,7 +281,7 @@ static int address_of(iocpnet_port *port, iocpnet_conn conn, char *buf, size_t b
         CHECK_PORT(port);
         if (!buf || !buflen) return fail(IOCPNET_E_INVALID_ARG, "buf is NULL or empty");
         buf[0] = 0;
-        Conn *c = as_port(port)->lookup(conn);
+        Conn *c = as_port(port)->lookup(conn, true);
         if (!c) return fail(IOCPNET_E_NOT_FOUND, "no open connection %llu", (unsigned long long)conn);
         std::unique_lock<std::mutex> lk(c->mu, std::adopt_lock);
         if (peer && !c->connected) return fail(IOCPNET_E_SYSTEM, "not connected yet");

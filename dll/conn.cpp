@@ -19,7 +19,7 @@ static uint32_t slot_index(uint64_t id) { return uint32_t(id & 0xFFFFFF) - 1; }
 void Conn::reset_for_reuse() {
     port = nullptr, sock = nullptr, worker = 0, listener = 0, opts = ConnOpts{}, user = nullptr;
     connecting = connected = closing = abort = cancelled = wr_shut = false;
-    recv_on = send_on = pump_queued = want_drain = notify_close = close_cb_done = connect_timed_out = false;
+    recv_on = send_on = pump_queued = want_drain = notify_close = close_cb_done = connect_timed_out = dead = false;
     reason = IOCPNET_OK, pending = 0;
     last_rx_ms = connect_deadline = close_deadline = timer_at = 0;
     q.clear();
@@ -75,11 +75,11 @@ Conn *ConnTable::slot_of(uint64_t id) const {
     return at(index);
 }
 
-Conn *Port::lookup(uint64_t id) {
+Conn *Port::lookup(uint64_t id, bool until_dead) {
     Conn *c = conns.slot_of(id);
     if (!c) return nullptr;
     c->mu.lock();
-    if (c->id != id || c->closing) {
+    if (c->id != id || (until_dead ? c->dead : c->closing)) {
         c->mu.unlock();
         return nullptr;
     }
@@ -338,6 +338,7 @@ void Port::deliver_close(Conn *c, uint64_t id) {
         const CallbackSet *cs = callbacks();
         if (cs->cb.on_close) cs->cb.on_close(cs->user, this, id, reason);
         lk.lock();
+        c->dead = true;
     }
     pump(c, lk);
     unref(c, lk);

@@ -49,6 +49,7 @@ struct Conn {
     bool want_drain = false;   // a send got WOULD_BLOCK
     bool notify_close = false; // on_close is owed (false for a failed connect)
     bool close_cb_done = false;
+    bool dead = false;         // on_close (or a failed on_connect) has returned: the user is told
     bool connect_timed_out = false;
     int reason = IOCPNET_OK;
     uint32_t pending = 0;      // backend ops in flight + mailbox tasks naming this conn

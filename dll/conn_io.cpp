@@ -110,6 +110,7 @@ void Port::on_completion(const Completion &cp) {
         const CallbackSet *cs = callbacks();
         if (cs->cb.on_connect) cs->cb.on_connect(cs->user, this, id, status);
         lk.lock();
+        if (status != IOCPNET_OK) c->dead = true;
         if (status == IOCPNET_OK && !c->closing) {
             c->recv_on = true;
             c->pending++;

@@ -80,7 +80,9 @@ struct Port : iocpnet_port {
     void on_accept_completion(const Completion &c);
 
     // --- connections (conn.cpp)
-    Conn *lookup(uint64_t id);                  // locked and visible, or NULL (caller unlocks)
+    // The connection locked, or NULL (the caller unlocks): visible ones only,
+    // or with until_dead also those closing whose on_close has not returned.
+    Conn *lookup(uint64_t id, bool until_dead = false);
     int connect(const char *host, uint16_t tcp_port, const ConnOpts &o, uint64_t *out);
     int send(uint64_t id, const void *data, size_t len);
     int send_many(const uint64_t *ids, size_t count, const void *data, size_t len, size_t *queued);

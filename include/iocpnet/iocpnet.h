@@ -300,7 +300,9 @@ IOCPNET_API int IOCPNET_CALL iocpnet_send_many(iocpnet_port *port, const iocpnet
 IOCPNET_API int IOCPNET_CALL iocpnet_close(iocpnet_port *port, iocpnet_conn conn, int mode);
 
 /* Attaches an application pointer to a connection / reads it back (NULL if
- * never set). Errors: INVALID_ARG, NOT_FOUND. */
+ * never set). get_user also works while the connection is closing and inside
+ * its on_close (or failed on_connect), so that callback can free the pointer;
+ * set_user works only on an open connection. Errors: INVALID_ARG, NOT_FOUND. */
 IOCPNET_API int IOCPNET_CALL iocpnet_conn_set_user(iocpnet_port *port, iocpnet_conn conn, void *user);
 IOCPNET_API int IOCPNET_CALL iocpnet_conn_get_user(iocpnet_port *port, iocpnet_conn conn, void **out);
 
@@ -308,7 +310,8 @@ IOCPNET_API int IOCPNET_CALL iocpnet_conn_get_user(iocpnet_port *port, iocpnet_c
 #define IOCPNET_ADDRSTRLEN 64
 
 /* The peer's / the local address as text: "127.0.0.1:9034", "[::1]:9034".
- * Writes a NUL-terminated string into buf. Errors: INVALID_ARG, NOT_FOUND,
+ * Writes a NUL-terminated string into buf. Like get_user, works until on_close
+ * has returned. Errors: INVALID_ARG, NOT_FOUND,
  * LIMIT (buflen too small), SYSTEM (not connected yet). */
 IOCPNET_API int IOCPNET_CALL iocpnet_conn_peer_address(iocpnet_port *port, iocpnet_conn conn, char *buf,
                                                        size_t buflen);
