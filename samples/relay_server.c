@@ -13,11 +13,13 @@
  * short lock, then one call without the lock held. The scratch array is per
  * connection because a connection's callbacks never overlap.
  *
- * Slow receivers: send_many skips a receiver whose queue is full. A skipped
- * receiver has lost bytes of its stream; send_many reports only how many got
- * the data, so the relay counts the shortfall (printed at exit) but cannot
- * name the receiver to disconnect. See the report: this needs per-receiver
- * results from the engine.
+ * Slow receivers: send_many skips a receiver whose queue is full, so that
+ * receiver's stream now has a gap and it must go. send_many only counts the
+ * receivers it skipped (the relay totals them, printed at exit); the engine
+ * arms on_drain for each skipped one, so the relay disconnects a receiver
+ * when on_drain comes: this relay never calls iocpnet_send, so an on_drain
+ * always means bytes were skipped. (A receiver that never reads again never
+ * drains; it holds at most its full queue and gets nothing more.)
  */
 #include "sample_common.h"
 #include <inttypes.h>
@@ -110,6 +112,13 @@ static void IOCPNET_CALL on_data(void *user, iocpnet_port *port, iocpnet_conn co
     }
 }
 
+static void IOCPNET_CALL on_drain(void *user, iocpnet_port *port, iocpnet_conn conn)
+{
+    (void)user;
+    if (iocpnet_close(port, conn, IOCPNET_CLOSE_ABORT) == IOCPNET_OK)
+        fprintf(stderr, "relay: disconnected connection %" PRIu64 ": could not keep up\n", (uint64_t)conn);
+}
+
 static void IOCPNET_CALL on_close(void *user, iocpnet_port *port, iocpnet_conn conn, int reason)
 {
     member *m = NULL;
@@ -145,6 +154,7 @@ int main(int argc, char **argv)
     cbs.struct_size = sizeof cbs;
     cbs.on_accept = on_accept;
     cbs.on_data = on_data;
+    cbs.on_drain = on_drain;
     cbs.on_close = on_close;
     rc = iocpnet_port_create(&cfg, &cbs, NULL, &port);
     if (rc != IOCPNET_OK) {

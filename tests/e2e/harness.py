@@ -87,6 +87,16 @@ class Program:
     def stderr_text(self):
         return "\n".join(self.err.all)
 
+    def stderr_has(self, text, timeout=DEADLINE):
+        """Whether `text` shows up on stderr (written by another thread of
+        the program, so possibly a moment after what the test observed)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.stderr_text():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
 
 class Server(Program):
     """A sample server on an ephemeral loopback port."""
@@ -95,8 +105,11 @@ class Server(Program):
         Program.__init__(self, name, ["--host", "127.0.0.1", "--port", "0"] + list(extra))
         line = self.out.next()
         if line is None or not line.startswith("listening on "):
+            if line is None:  # it exited: collect all it said
+                self.err.thread.join(DEADLINE)
             self.stop()
-            raise AssertionError("%s did not start: %r\n%s" % (name, line, self.stderr_text()))
+            raise AssertionError("%s did not start (%r), exit status %s:\n%s"
+                                 % (name, line, self.proc.returncode, self.stderr_text()))
         self.port = int(line.rsplit(":", 1)[1])
 
     def terminate(self):

@@ -39,10 +39,23 @@ class Echo(unittest.TestCase):
         self.assertEqual(self.server.wait(), 0)
 
 
+    def test_backpressure_keeps_every_byte(self):
+        """A client that sends 10 MiB before reading any: the echoes overflow
+        the engine's 4 MiB queue (WOULD_BLOCK), wait in the server's pending
+        buffer, and must all come back, in order."""
+        c = Client(self.server.port, rcvbuf=4096)
+        data = os.urandom(10 << 20)
+        c.send(data)
+        self.assertEqual(c.read_exact(len(data), 2 * DEADLINE), data)
+        c.close()
+
+
 class Relay(unittest.TestCase):
     def setUp(self):
         self.server = Server("relay_server")
-        self.clients = [Client(self.server.port) for _ in range(3)]
+        # the third has a small receive buffer (set before connecting, so the
+        # window matches) to fill up quickly when it stops reading
+        self.clients = [Client(self.server.port), Client(self.server.port), Client(self.server.port, rcvbuf=4096)]
 
     def tearDown(self):
         for c in self.clients:
@@ -94,6 +107,27 @@ class Relay(unittest.TestCase):
         self.assertEqual(b.read_exact(5), b"after")
         self.server.terminate()
         self.assertEqual(self.server.wait(), 0)
+
+
+    def test_receiver_that_cannot_keep_up(self):
+        self.wait_all_joined()
+        a, b, stuck = self.clients
+        payload = os.urandom(16 << 20)  # far more than its queue and socket buffers hold
+        step = 256 << 10
+        for off in range(0, len(payload), step):  # b keeps up; b never waits for stuck
+            a.send(payload[off:off + step])
+            self.assertEqual(b.read_exact(step), payload[off:off + step])
+        got = 0  # stuck reads now: its stream has a gap, so the relay cuts it off
+        deadline = time.monotonic() + DEADLINE
+        while not stuck.eof:
+            got += len(stuck.buf)
+            stuck.buf = b""
+            try:
+                stuck._fill(deadline)
+            except AssertionError:
+                raise AssertionError("stuck was never cut off; it got %d bytes" % got)
+        self.assertLess(got, len(payload))
+        self.assertTrue(self.server.stderr_has("could not keep up"), self.server.stderr_text())
 
 
 class ChatClient(unittest.TestCase):
