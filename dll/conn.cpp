@@ -154,6 +154,8 @@ void Port::unref(Conn *c, std::unique_lock<std::mutex> &) {
     c->q.clear();
     c->dec.reset(IOCPNET_FRAMING_RAW, 0);
     if (c->notify_close) n_closed.fetch_add(1, std::memory_order_relaxed);
+    if (log_enabled(IOCPNET_LOG_DEBUG))
+        log(IOCPNET_LOG_DEBUG, "connection %llu closed: %s", (unsigned long long)c->id, iocpnet_err_name(c->reason));
     conns.release(c);
     if (live_conns.fetch_sub(1) == 1 && stopping.load()) {
         std::lock_guard<std::mutex> lk(lst_mu);

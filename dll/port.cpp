@@ -35,6 +35,8 @@ int Port::init(const iocpnet_config &cfg, const iocpnet_callbacks *cbs, void *us
     if (rc != IOCPNET_OK) return rc;
     any_thread = be->any_thread_submit();
     set_callbacks(cbs, user);
+    static const char *const names[] = {"auto", "iocp", "io_uring", "epoll"};
+    log(IOCPNET_LOG_INFO, "port created: %s backend, %u worker threads", names[be->kind() & 3], nworkers);
     for (unsigned w = 0; w < nworkers; ++w) workers.emplace_back(new Worker);
     for (unsigned w = 0; w < nworkers; ++w) {
         try {
@@ -347,6 +349,7 @@ int Port::destroy() {
     for (unsigned w = 0; w < nworkers; ++w) be->wake(w);
     for (auto &w : workers)
         if (w->thread.joinable()) w->thread.join();
+    log(IOCPNET_LOG_INFO, "port destroyed: %llu connections served", (unsigned long long)n_closed.load());
     return IOCPNET_OK;
 }
 
