@@ -6,7 +6,7 @@ using namespace t;
 
 TEST_CASE("conn_set_user and conn_get_user", "[user]") {
     Recorder srv;
-    std::atomic<int> mismatches{0}, bad_in_close{0};
+    std::atomic<int> mismatches{0}, bad_in_close{0}, seen_in_close{0};
     // each connection gets a pointer to its own slot in `tags`, set in on_accept
     static int tags[8];
     std::atomic<int> next{0};
@@ -28,12 +28,21 @@ TEST_CASE("conn_set_user and conn_get_user", "[user]") {
         (void)n;
         iocpnet_send(p, c, reply.data(), reply.size());
     };
-    // Inside on_close the header does not say whether the id still answers
-    // (iocpnet_close kills it at once): either the pointer, or NOT_FOUND.
-    srv.on_close = [&](iocpnet_port *p, iocpnet_conn c, int) {
+    // on_close can still read the pointer (to free it) and the addresses
+    srv.on_close = [&](iocpnet_port *p, iocpnet_conn c, int reason) {
         void *u = nullptr;
         int rc = iocpnet_conn_get_user(p, c, &u);
-        if (!((rc == IOCPNET_OK && u != nullptr) || rc == IOCPNET_E_NOT_FOUND)) bad_in_close++;
+        if (rc != IOCPNET_OK || u == nullptr) {
+            bad_in_close++;
+            srv.fail("get_user in on_close -> " + rc_name(rc));
+        }
+        char buf[IOCPNET_ADDRSTRLEN];
+        rc = iocpnet_conn_peer_address(p, c, buf, sizeof buf);
+        if (rc != IOCPNET_OK)
+            srv.fail("peer_address in on_close(" + rc_name(reason) + ") -> " + rc_name(rc) + " (" +
+                     iocpnet_last_error_message() + ")");
+        if (iocpnet_conn_set_user(p, c, nullptr) != IOCPNET_E_NOT_FOUND) srv.fail("set_user in on_close worked");
+        seen_in_close++;
     };
     Port sp(&srv);
     uint16_t port = listen_on(sp);
@@ -66,11 +75,13 @@ TEST_CASE("conn_set_user and conn_get_user", "[user]") {
     CHECK(u == nullptr);
     REQUIRE_RC(iocpnet_conn_set_user(sp, ca, &mine), IOCPNET_OK);
 
-    // NOT_FOUND after on_close
+    // readable inside on_close, NOT_FOUND after it
     a.close();
     REQUIRE(srv.wait_closed(ca));
+    CHECK(seen_in_close == 1);
     CHECK_RC(iocpnet_conn_get_user(sp, ca, &u), IOCPNET_E_NOT_FOUND);
     REQUIRE_RC(sp.destroy(), IOCPNET_OK);
+    CHECK(seen_in_close == 2);
     CHECK(bad_in_close == 0);
     check_clean(srv, true);
 }
