@@ -15,7 +15,11 @@ int iocp_create(unsigned workers, std::unique_ptr<Backend> *out) {
     // callbacks, so Windows' default of one per CPU would starve them).
     HANDLE port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, nullptr, 0, workers ? workers : 0);
     if (!port) return fail(IOCPNET_E_SYSTEM, "CreateIoCompletionPort: error %lu", GetLastError());
-    auto *be = new (std::nothrow) IocpBackend(port, workers);
+    IocpBackend *be = nullptr;
+    try {
+        be = new IocpBackend(port, workers);
+    } catch (...) {
+    }
     if (!be) {
         CloseHandle(port);
         return fail(IOCPNET_E_NO_MEMORY, "out of memory");
@@ -24,7 +28,20 @@ int iocp_create(unsigned workers, std::unique_ptr<Backend> *out) {
     return IOCPNET_OK;
 }
 
-IocpBackend::~IocpBackend() { CloseHandle(port_); }
+IocpBackend::IocpBackend(HANDLE port, unsigned workers)
+    : port_(port), workers_(workers), threads_(new std::atomic<HANDLE>[workers ? workers : 1]),
+      woken_(new std::atomic<bool>[workers ? workers : 1]) {
+    for (unsigned i = 0; i < (workers ? workers : 1); i++) {
+        threads_[i].store(nullptr);
+        woken_[i].store(false);
+    }
+}
+
+IocpBackend::~IocpBackend() {
+    for (unsigned i = 0; i < workers_; i++)
+        if (HANDLE h = threads_[i].load()) CloseHandle(h);
+    CloseHandle(port_);
+}
 
 uint32_t IocpBackend::kind() const { return IOCPNET_BACKEND_IOCP; }
 
@@ -138,8 +155,17 @@ int IocpBackend::open_stream(const Addr &a, BSock **out) {
     return IOCPNET_OK;
 }
 
+static void CALLBACK wake_apc(ULONG_PTR) {} // its delivery is the point
+
 void IocpBackend::wake(unsigned w) {
-    // All workers share the port, so any one of them may take this packet.
+    if (w < workers_) {
+        woken_[w].store(true);
+        if (HANDLE h = threads_[w].load()) {
+            if (QueueUserAPC(wake_apc, h, 0)) return;
+        } else {
+            return; // not waiting yet: its first wait() sees woken_
+        }
+    }
     PostQueuedCompletionStatus(port_, DWORD(w), kKeyWake, nullptr);
 }
 
@@ -153,27 +179,39 @@ void IocpBackend::release(BSock *b) {
 
 void IocpBackend::cancel(BSock *b) {
     auto *s = static_cast<IocpSock *>(b);
-    if (!s->acc.empty()) {
-        // Under the listener's lock: an AcceptEx re-posted by a worker is
-        // either issued before CancelIoEx (and cancelled by it) or sees
-        // `cancelled` and is not issued.
-        std::lock_guard<std::mutex> lk(s->mu);
-        s->cancelled = true;
-        CancelIoEx(reinterpret_cast<HANDLE>(s->fd), nullptr);
-        return;
-    }
+    // Under the socket's lock: an op issued concurrently (a listener's
+    // AcceptEx re-posted by a worker, a WSARecv re-posted by recv_done) is
+    // either issued before CancelIoEx, and cancelled by it, or sees
+    // `cancelled` and is not issued. Each pending op then completes with
+    // ERROR_OPERATION_ABORTED (ERROR_NOT_FOUND here: nothing was pending).
+    std::lock_guard<std::mutex> lk(s->mu);
     s->cancelled = true;
-    // Each pending op completes with ERROR_OPERATION_ABORTED (ERROR_NOT_FOUND
-    // here just means nothing was pending).
     CancelIoEx(reinterpret_cast<HANDLE>(s->fd), nullptr);
 }
 
-int IocpBackend::wait(unsigned, Completion *out, unsigned max, int timeout_ms) {
+int IocpBackend::wait(unsigned w, Completion *out, unsigned max, int timeout_ms) {
     OVERLAPPED_ENTRY ents[64];
     ULONG cap = max < 64 ? ULONG(max) : 64, n = 0;
     if (cap == 0) return 0;
     DWORD ms = timeout_ms < 0 ? INFINITE : DWORD(timeout_ms);
-    if (!GetQueuedCompletionStatusEx(port_, ents, cap, &n, ms, FALSE)) return 0; // WAIT_TIMEOUT
+    if (w < workers_) {
+        if (!threads_[w].load()) {
+            HANDLE h = nullptr;
+            if (DuplicateHandle(GetCurrentProcess(), GetCurrentThread(), GetCurrentProcess(), &h, 0, FALSE,
+                                DUPLICATE_SAME_ACCESS)) {
+                HANDLE none = nullptr;
+                if (!threads_[w].compare_exchange_strong(none, h)) CloseHandle(h);
+            }
+        }
+        // A wake since the last wait: return at once (its APC, if any, only
+        // makes a later wait return early, which the core tolerates).
+        if (woken_[w].exchange(false)) ms = 0;
+    }
+    // Alertable, so that wake(w)'s APC ends exactly this thread's wait.
+    if (!GetQueuedCompletionStatusEx(port_, ents, cap, &n, ms, TRUE)) { // WAIT_TIMEOUT or WAIT_IO_COMPLETION
+        if (w < workers_) woken_[w].store(false);
+        return 0;
+    }
     int got = 0;
     unsigned wakes = 0;
     for (ULONG i = 0; i < n; i++) {
@@ -218,8 +256,9 @@ int IocpBackend::wait(unsigned, Completion *out, unsigned max, int timeout_ms) {
         }
         got++;
     }
-    // One batch may hold several wake packets meant for different workers
-    // (e.g. one per worker at shutdown): keep one, pass the rest on.
+    // Fallback wake packets (unknown worker index) go to any thread; one
+    // batch may hold several meant for different threads: keep one, pass on
+    // the rest.
     for (unsigned i = 1; i < wakes; i++) PostQueuedCompletionStatus(port_, 0, kKeyWake, nullptr);
     return got;
 }

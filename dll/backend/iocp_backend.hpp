@@ -35,7 +35,7 @@ class IocpBackend;
 struct IocpSock;
 
 constexpr ULONG_PTR kKeyIo = 0;        // a socket associated with the port
-constexpr ULONG_PTR kKeyWake = 1;      // wake(): no OVERLAPPED
+constexpr ULONG_PTR kKeyWake = 1;      // wake() of a worker index we do not know: no OVERLAPPED
 constexpr ULONG_PTR kKeySynthetic = 2; // an op failed (or was refused) before reaching the kernel
 
 constexpr unsigned kAcceptsPosted = 16;   // AcceptEx kept pending per listener
@@ -85,7 +85,7 @@ struct IocpSock : BSock {
 
 class IocpBackend final : public Backend {
   public:
-    IocpBackend(HANDLE port, unsigned workers) : port_(port), workers_(workers) {}
+    IocpBackend(HANDLE port, unsigned workers);
     ~IocpBackend() override;
 
     uint32_t kind() const override;
@@ -123,6 +123,12 @@ class IocpBackend final : public Backend {
 
     HANDLE port_;
     unsigned workers_;
+    // wake(w) must reach worker w, not whichever thread the port picks (the
+    // core keeps timers per worker): an APC to w's thread ends its alertable
+    // GetQueuedCompletionStatusEx. wait(w) records the thread on first use;
+    // woken[w] covers a wake that comes while w is not waiting.
+    std::unique_ptr<std::atomic<HANDLE>[]> threads_;
+    std::unique_ptr<std::atomic<bool>[]> woken_;
     std::mutex fn_mu_;
     LPFN_CONNECTEX connectex_ = nullptr;
 };
