@@ -7,15 +7,10 @@
 # under a lock because ctest may start several tests at once.
 set -euo pipefail
 exe=${1:?usage: wine-env.sh prog.exe [args...]}
-if [ -z "${WINEPREFIX:-}" ]; then
-  d=$(cd "$(dirname "$exe")" && pwd)
-  while [ "$d" != / ] && [ ! -f "$d/CMakeCache.txt" ]; do d=$(dirname "$d"); done
-  [ -f "$d/CMakeCache.txt" ] || d=$(cd "$(dirname "$exe")" && pwd)
-  export WINEPREFIX=$d/wineprefix
-  build=$d
-else
-  build=$(cd "$(dirname "$exe")" && pwd)
-fi
+build=$(cd "$(dirname "$exe")" && pwd)
+while [ "$build" != / ] && [ ! -f "$build/CMakeCache.txt" ]; do build=$(dirname "$build"); done
+[ -f "$build/CMakeCache.txt" ] || build=$(cd "$(dirname "$exe")" && pwd)
+export WINEPREFIX=${WINEPREFIX:-$build/wineprefix}
 export WINEDEBUG=${WINEDEBUG:--all}
 # No Mono/Gecko download prompts in a fresh prefix.
 export WINEDLLOVERRIDES=${WINEDLLOVERRIDES:-mscoree,mshtml=}
