@@ -20,13 +20,15 @@ class Config:
     wrapper = []          # e.g. ["wine"]
     backend = None        # passed as --backend when set
     binaries = {}         # "chat_server" -> path
+    stop_signal = signal.SIGTERM  # how the tests ask a server to shut down
 
 
 CONFIG = Config()
 
 
-def configure(wrapper, backend, binaries):
+def configure(wrapper, backend, binaries, stop_signal="TERM"):
     CONFIG.wrapper = shlex.split(wrapper) if wrapper else []
+    CONFIG.stop_signal = getattr(signal, "SIG" + stop_signal)
     CONFIG.backend = backend
     CONFIG.binaries = {k: v for k, v in binaries.items() if v}
 
@@ -113,7 +115,7 @@ class Server(Program):
         self.port = int(line.rsplit(":", 1)[1])
 
     def terminate(self):
-        self.proc.send_signal(signal.SIGTERM)
+        self.proc.send_signal(CONFIG.stop_signal)
 
 
 class Client:

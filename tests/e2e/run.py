@@ -2,7 +2,8 @@
 """Runs the end-to-end tests of the samples.
 
   run.py --chat-server PATH [--chat-client PATH] [--echo-server PATH]
-         [--relay-server PATH] [--backend NAME] [--wrapper "wine"] [GROUP ...]
+         [--relay-server PATH] [--backend NAME] [--wrapper "wine"]
+         [--stop-signal TERM|INT] [GROUP ...]
 
 GROUP is a test class (ChatBasics, ChatOrder, ..., Echo, Relay, ChatClient);
 none = all. --wrapper prefixes every command, e.g. to run .exe files under
@@ -23,11 +24,13 @@ def main():
         ap.add_argument("--" + name, metavar="PATH")
     ap.add_argument("--backend", help="passed to every sample as --backend")
     ap.add_argument("--wrapper", default="", help='command prefix, e.g. "wine"')
+    ap.add_argument("--stop-signal", default="TERM", choices=("TERM", "INT"),
+                    help="signal that asks a server to shut down (default TERM)")
     ap.add_argument("groups", nargs="*")
     args = ap.parse_args()
     harness.configure(args.wrapper, args.backend, {
         "chat_server": args.chat_server, "chat_client": args.chat_client,
-        "echo_server": args.echo_server, "relay_server": args.relay_server})
+        "echo_server": args.echo_server, "relay_server": args.relay_server}, args.stop_signal)
 
     import test_chat
     import test_samples
