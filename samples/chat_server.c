@@ -290,8 +290,9 @@ static void IOCPNET_CALL on_data(void *user, iocpnet_port *port, iocpnet_conn co
     out = (size_t)snprintf(line, sizeof line, "%s: ", m->nick);
     ids = receivers_locked(m, &n);
     sample_mutex_unlock(&chat.lock);
-    /* the line fits MAX_LINE, the prefixed one may not: replies obey the
-     * same limit as requests */
+    /* the line fits MAX_LINE, the prefixed one may not, and the engine
+     * refuses (IOCPNET_E_LIMIT) to send a LINE message over
+     * max_message_size too */
     if (out + len > MAX_LINE) send_text(conn, "! line too long to relay with your nick");
     else if (ids != NULL) {
         memcpy(line + out, text, len);
