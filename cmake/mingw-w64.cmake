@@ -23,11 +23,12 @@ set(CMAKE_SHARED_LINKER_FLAGS_INIT "-static-libgcc -static-libstdc++ -static")
 set(CMAKE_MODULE_LINKER_FLAGS_INIT "-static-libgcc -static-libstdc++ -static")
 # A target's own options may switch the linker back with -Wl,-Bdynamic before
 # g++ appends -lstdc++ (so the import library would win): name the static
-# archives explicitly at the end of every C++ link too. Set in the cache
-# first, so the Windows-GNU platform file keeps it.
+# archives explicitly at the end of every C++ link too. A cache entry (the
+# Windows-GNU platform file then keeps it), forced so that a build folder
+# configured with an older toolchain gets it too.
 set(CMAKE_CXX_STANDARD_LIBRARIES
     "-Wl,-Bstatic -lstdc++ -lwinpthread -Wl,-Bdynamic -lws2_32 -lkernel32 -luser32 -ladvapi32"
-    CACHE STRING "Libraries linked into every C++ target (mingw runtime static)")
+    CACHE STRING "Libraries linked into every C++ target (mingw runtime static)" FORCE)
 
 # ctest, catch_discover_tests and add_test run the .exe under Wine, through a
 # wrapper that gives each build folder its own quiet prefix

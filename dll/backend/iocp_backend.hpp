@@ -14,6 +14,9 @@
 // failure (no packet queued) is turned into a "synthetic" packet posted with
 // kKeySynthetic, so it too arrives through wait() on a worker.
 #pragma once
+#ifndef NOMINMAX
+#define NOMINMAX // std::min/max, not the windows.h macros
+#endif
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
 #endif

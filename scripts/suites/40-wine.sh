@@ -27,6 +27,15 @@ if ! bash "$root/scripts/build.sh" mingw; then
   echo "$name: 0 passed, 1 failed"
   exit 1
 fi
+# catch_discover_tests lists the API cases by running api_tests.exe under
+# Wine; if that fails (e.g. a DLL it needs is missing) the suite would be
+# silently empty.
+napi=$(ctest --test-dir "$dir" -N -L api | sed -n 's/^Total Tests: //p')
+if [ "${napi:-0}" -eq 0 ]; then
+  echo "$name: no API tests registered (api_tests.exe did not list its cases under Wine)"
+  echo "$name: 0 passed, 1 failed"
+  exit 1
+fi
 # One wineserver for the whole run instead of one per test (-p: persist).
 wineserver -p 60 >/dev/null 2>&1 || true
 log=$(mktemp)
