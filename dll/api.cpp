@@ -235,12 +235,17 @@ int iocpnet_send(iocpnet_port *port, iocpnet_conn conn, const void *data, size_t
 
 int iocpnet_send_many(iocpnet_port *port, const iocpnet_conn *conns, size_t count, const void *data, size_t len,
                       size_t *queued) {
+    return iocpnet_send_many_ex(port, conns, count, data, len, nullptr, queued);
+}
+
+int iocpnet_send_many_ex(iocpnet_port *port, const iocpnet_conn *conns, size_t count, const void *data, size_t len,
+                         int *results, size_t *queued) {
     return guarded([&]() -> int {
         if (queued) *queued = 0;
         CHECK_PORT(port);
         if (!conns && count) return fail(IOCPNET_E_INVALID_ARG, "conns is NULL");
         if (!data && len) return fail(IOCPNET_E_INVALID_ARG, "data is NULL");
-        return as_port(port)->send_many(conns, count, data, len, queued);
+        return as_port(port)->send_many(conns, count, data, len, results, queued);
     });
 }
 

@@ -291,29 +291,37 @@ int Port::send(uint64_t id, const void *data, size_t len) {
     return IOCPNET_OK;
 }
 
-int Port::send_many(const uint64_t *ids, size_t count, const void *data, size_t len, size_t *queued) {
+int Port::send_many(const uint64_t *ids, size_t count, const void *data, size_t len, int *results,
+                    size_t *queued) {
     size_t ok = 0;
     SharedPayload *sp = SharedPayload::create(data, len, 1); // our own reference, dropped below
     if (!sp) return fail(IOCPNET_E_NO_MEMORY, "no memory for a %zu-byte payload", len);
     for (size_t i = 0; i < count; ++i) {
-        Conn *c = lookup(ids[i]);
-        if (!c) continue;
-        std::unique_lock<std::mutex> lk(c->mu, std::adopt_lock);
-        Frame f;
-        if (frame_for(c->opts.framing, c->opts.max_message, data, len, &f) != IOCPNET_OK) continue;
-        size_t total = f.total(len);
-        if (c->q.bytes() + total > max_queue) {
-            c->want_drain = true;
-            continue;
+        int rc = IOCPNET_OK;
+        if (Conn *c = lookup(ids[i])) {
+            std::unique_lock<std::mutex> lk(c->mu, std::adopt_lock);
+            Frame f;
+            rc = frame_for(c->opts.framing, c->opts.max_message, data, len, &f);
+            size_t total = f.total(len);
+            if (rc != IOCPNET_OK) {
+            } else if (total > max_queue) {
+                rc = IOCPNET_E_LIMIT;
+            } else if (c->q.bytes() + total > max_queue) {
+                c->want_drain = true;
+                rc = IOCPNET_E_WOULD_BLOCK;
+            } else if (!append_framed(c->q, f, data, len, sp)) {
+                begin_close(c, IOCPNET_E_NO_MEMORY, true);
+                kick(c, lk);
+                rc = IOCPNET_E_NO_MEMORY;
+            } else {
+                queued_bytes.fetch_add(int64_t(total), std::memory_order_relaxed);
+                ++ok;
+                if (!c->send_on) kick(c, lk);
+            }
+        } else {
+            rc = IOCPNET_E_NOT_FOUND;
         }
-        if (!append_framed(c->q, f, data, len, sp)) {
-            begin_close(c, IOCPNET_E_NO_MEMORY, true);
-            kick(c, lk);
-            continue;
-        }
-        queued_bytes.fetch_add(int64_t(total), std::memory_order_relaxed);
-        ++ok;
-        if (!c->send_on) kick(c, lk);
+        if (results) results[i] = rc;
     }
     sp->unref();
     if (queued) *queued = ok;

@@ -5,10 +5,13 @@
 namespace iocpnet {
 
 int frame_for(uint32_t framing, uint32_t max_message, const void *data, size_t len, Frame *out) {
+    // max_message bounds what the peer may send us; our own sends are bounded
+    // only by what the frame can express and by max_send_queue_bytes.
+    (void)max_message;
     if (framing == IOCPNET_FRAMING_RAW) return IOCPNET_OK;
-    if (len > max_message)
-        return fail(IOCPNET_E_LIMIT, "message of %zu bytes exceeds max_message_size %u", len, max_message);
     if (framing == IOCPNET_FRAMING_LENGTH_PREFIX) {
+        if (uint64_t(len) > 0xFFFFFFFFull)
+            return fail(IOCPNET_E_LIMIT, "a LENGTH_PREFIX message of %zu bytes does not fit its 4-byte header", len);
         out->head[0] = uint8_t(len >> 24), out->head[1] = uint8_t(len >> 16);
         out->head[2] = uint8_t(len >> 8), out->head[3] = uint8_t(len);
         out->head_len = 4;

@@ -85,7 +85,7 @@ struct Port : iocpnet_port {
     Conn *lookup(uint64_t id, bool until_dead = false);
     int connect(const char *host, uint16_t tcp_port, const ConnOpts &o, uint64_t *out);
     int send(uint64_t id, const void *data, size_t len);
-    int send_many(const uint64_t *ids, size_t count, const void *data, size_t len, size_t *queued);
+    int send_many(const uint64_t *ids, size_t count, const void *data, size_t len, int *results, size_t *queued);
     int close(uint64_t id, int mode);
     void begin_close(Conn *c, int reason, bool abort); // c->mu held
     void pump(Conn *c, std::unique_lock<std::mutex> &lk); // c->mu held; submits what is due

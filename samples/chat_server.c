@@ -26,7 +26,7 @@
 #include "sample_common.h"
 #include <inttypes.h>
 
-#define MAX_LINE 4096 /* longest line, without its "\n"; also for our replies */
+#define MAX_LINE 4096 /* longest line a client may send, without its "\n" */
 #define MAX_NICK 32
 #define SHUTDOWN_WAIT_MS 5000 /* for graceful closes before destroying the port */
 
@@ -114,14 +114,22 @@ static void send_line(iocpnet_conn conn, const char *text, size_t len)
 
 static void send_text(iocpnet_conn conn, const char *text) { send_line(conn, text, strlen(text)); }
 
-/* One iocpnet_send per receiver rather than one iocpnet_send_many: the chat
- * must know exactly which receiver was full (send_many only counts them),
- * and a chat line is small. Each receiver's queue keeps the order of one
+/* One shared copy of the line for every receiver (iocpnet_send_many_ex);
+ * its per-receiver results name exactly the receivers whose queue was full,
+ * and those are dropped. Each receiver's queue keeps the order of one
  * sender's lines because that sender's callbacks never overlap. */
 static void broadcast(const iocpnet_conn *ids, size_t n, const char *text, size_t len)
 {
     size_t i;
-    for (i = 0; i < n; i++) send_line(ids[i], text, len);
+    int *results = (int *)malloc(n * sizeof *results);
+    if (results == NULL) { /* fall back to one send per receiver */
+        for (i = 0; i < n; i++) send_line(ids[i], text, len);
+        return;
+    }
+    if (iocpnet_send_many_ex(chat.port, ids, n, text, len, results, NULL) == IOCPNET_OK)
+        for (i = 0; i < n; i++)
+            if (results[i] == IOCPNET_E_WOULD_BLOCK) drop_slow_receiver(ids[i]);
+    free(results);
 }
 
 /* Sends "* <a><b>" to everyone joined except `except` (NULL: everyone). */
@@ -186,9 +194,10 @@ static int compare_nicks(const void *a, const void *b) { return strcmp((const ch
 
 static void cmd_who(member *m)
 {
+    static const char head[] = "* online: ";
     char(*nicks)[MAX_NICK + 1];
-    char line[MAX_LINE + 1] = "* online: ";
-    size_t n = 0, i, len = strlen(line);
+    char *line;
+    size_t n = 0, i, len = sizeof head - 1;
     sample_mutex_lock(&chat.lock);
     nicks = (char(*)[MAX_NICK + 1])malloc((chat.count + 1) * sizeof *nicks);
     for (i = 0; nicks != NULL && i < chat.count; i++)
@@ -196,22 +205,23 @@ static void cmd_who(member *m)
     sample_mutex_unlock(&chat.lock);
     if (nicks == NULL) return;
     qsort(nicks, n, sizeof *nicks, compare_nicks);
-    for (i = 0; i < n; i++) {
-        size_t nl = strlen(nicks[i]);
-        if (len + nl + 2 + 5 > MAX_LINE) { /* keep the reply one legal line */
-            memcpy(line + len, ", ...", 5);
-            len += 5;
-            break;
+    /* every nick, however many: the engine's limit is on what peers send us */
+    line = (char *)malloc(len + n * (MAX_NICK + 2) + 1);
+    if (line != NULL) {
+        memcpy(line, head, len);
+        for (i = 0; i < n; i++) {
+            size_t nl = strlen(nicks[i]);
+            if (i > 0) {
+                memcpy(line + len, ", ", 2);
+                len += 2;
+            }
+            memcpy(line + len, nicks[i], nl);
+            len += nl;
         }
-        if (i > 0) {
-            memcpy(line + len, ", ", 2);
-            len += 2;
-        }
-        memcpy(line + len, nicks[i], nl);
-        len += nl;
+        send_line(m->conn, line, len);
+        free(line);
     }
     free(nicks);
-    send_line(m->conn, line, len);
 }
 
 static void handle_command(member *m, const char *s, size_t len)
@@ -277,7 +287,7 @@ static void IOCPNET_CALL on_data(void *user, iocpnet_port *port, iocpnet_conn co
 {
     member *m = NULL;
     const char *text = (const char *)data;
-    char line[MAX_LINE + 1];
+    char line[MAX_NICK + 2 + MAX_LINE + 1];
     size_t n = 0, out;
     iocpnet_conn *ids;
     (void)user;
@@ -290,11 +300,7 @@ static void IOCPNET_CALL on_data(void *user, iocpnet_port *port, iocpnet_conn co
     out = (size_t)snprintf(line, sizeof line, "%s: ", m->nick);
     ids = receivers_locked(m, &n);
     sample_mutex_unlock(&chat.lock);
-    /* the line fits MAX_LINE, the prefixed one may not, and the engine
-     * refuses (IOCPNET_E_LIMIT) to send a LINE message over
-     * max_message_size too */
-    if (out + len > MAX_LINE) send_text(conn, "! line too long to relay with your nick");
-    else if (ids != NULL) {
+    if (ids != NULL) { /* the engine delivered at most MAX_LINE bytes: it fits */
         memcpy(line + out, text, len);
         broadcast(ids, n, line, out + len);
     }

@@ -14,12 +14,9 @@
  * connection because a connection's callbacks never overlap.
  *
  * Slow receivers: send_many skips a receiver whose queue is full, so that
- * receiver's stream now has a gap and it must go. send_many only counts the
- * receivers it skipped (the relay totals them, printed at exit); the engine
- * arms on_drain for each skipped one, so the relay disconnects a receiver
- * when on_drain comes: this relay never calls iocpnet_send, so an on_drain
- * always means bytes were skipped. (A receiver that never reads again never
- * drains; it holds at most its full queue and gets nothing more.)
+ * receiver's stream would have a gap and it must go: iocpnet_send_many_ex's
+ * per-receiver results name exactly those, and they are disconnected at once
+ * (the relay totals them, printed at exit).
  */
 #include "sample_common.h"
 #include <inttypes.h>
@@ -28,6 +25,7 @@ typedef struct member {
     iocpnet_conn conn;
     size_t index;          /* position in relay.members */
     iocpnet_conn *scratch; /* receivers of this member's current read */
+    int *results;          /* and what send_many_ex did for each */
     size_t scratch_cap;
 } member;
 
@@ -92,8 +90,10 @@ static void IOCPNET_CALL on_data(void *user, iocpnet_port *port, iocpnet_conn co
     if (m->scratch_cap < relay.count) { /* grows rarely: doubling */
         size_t cap = relay.count * 2;
         iocpnet_conn *ns = (iocpnet_conn *)realloc(m->scratch, cap * sizeof *ns);
-        if (ns != NULL) {
-            m->scratch = ns;
+        int *nr = ns != NULL ? (int *)realloc(m->results, cap * sizeof *nr) : NULL;
+        if (ns != NULL) m->scratch = ns;
+        if (nr != NULL) {
+            m->results = nr;
             m->scratch_cap = cap;
         }
     }
@@ -101,22 +101,17 @@ static void IOCPNET_CALL on_data(void *user, iocpnet_port *port, iocpnet_conn co
         if (relay.members[i] != m) m->scratch[n++] = relay.members[i]->conn;
     sample_mutex_unlock(&relay.lock);
     if (n == 0) return;
-    if (iocpnet_send_many(port, m->scratch, n, data, len, &queued) != IOCPNET_OK) {
+    if (iocpnet_send_many_ex(port, m->scratch, n, data, len, m->results, &queued) != IOCPNET_OK) {
         iocpnet_close(port, conn, IOCPNET_CLOSE_ABORT); /* out of memory: shed this sender */
         return;
     }
-    if (queued < n) {
-        sample_mutex_lock(&relay.lock);
-        relay.skipped += n - queued;
-        sample_mutex_unlock(&relay.lock);
-    }
-}
-
-static void IOCPNET_CALL on_drain(void *user, iocpnet_port *port, iocpnet_conn conn)
-{
-    (void)user;
-    if (iocpnet_close(port, conn, IOCPNET_CLOSE_ABORT) == IOCPNET_OK)
-        fprintf(stderr, "relay: disconnected connection %" PRIu64 ": could not keep up\n", (uint64_t)conn);
+    if (queued == n) return;
+    for (i = 0; i < n; i++)
+        if (m->results[i] == IOCPNET_E_WOULD_BLOCK && iocpnet_close(port, m->scratch[i], IOCPNET_CLOSE_ABORT) == IOCPNET_OK)
+            fprintf(stderr, "relay: disconnected connection %" PRIu64 ": could not keep up\n", (uint64_t)m->scratch[i]);
+    sample_mutex_lock(&relay.lock);
+    relay.skipped += n - queued;
+    sample_mutex_unlock(&relay.lock);
 }
 
 static void IOCPNET_CALL on_close(void *user, iocpnet_port *port, iocpnet_conn conn, int reason)
@@ -129,6 +124,7 @@ static void IOCPNET_CALL on_close(void *user, iocpnet_port *port, iocpnet_conn c
     remove_member_locked(m);
     sample_mutex_unlock(&relay.lock);
     free(m->scratch);
+    free(m->results);
     free(m);
 }
 
@@ -154,7 +150,6 @@ int main(int argc, char **argv)
     cbs.struct_size = sizeof cbs;
     cbs.on_accept = on_accept;
     cbs.on_data = on_data;
-    cbs.on_drain = on_drain;
     cbs.on_close = on_close;
     rc = iocpnet_port_create(&cfg, &cbs, NULL, &port);
     if (rc != IOCPNET_OK) {

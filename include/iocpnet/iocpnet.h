@@ -276,8 +276,9 @@ IOCPNET_API int IOCPNET_CALL iocpnet_connect_ex(iocpnet_port *port, const char *
  * LINE-framed message), NOT_FOUND (unknown,
  * closing or closed id), WOULD_BLOCK (the queue would exceed
  * max_send_queue_bytes: nothing was queued, on_drain follows once it is down
- * to half), LIMIT (len alone exceeds max_send_queue_bytes, or a framed
- * message exceeds max_message_size), NO_MEMORY. */
+ * to half), LIMIT (len alone exceeds max_send_queue_bytes, or a
+ * LENGTH_PREFIX message of 4 GiB or more), NO_MEMORY. max_message_size limits
+ * what the peer may send, not what this side sends. */
 IOCPNET_API int IOCPNET_CALL iocpnet_send(iocpnet_port *port, iocpnet_conn conn, const void *data, size_t len);
 
 /* Sends one payload to many connections sharing one reference-counted copy,
@@ -289,6 +290,14 @@ IOCPNET_API int IOCPNET_CALL iocpnet_send(iocpnet_port *port, iocpnet_conn conn,
  * len > 0), NO_MEMORY. Skipped receivers are not errors. */
 IOCPNET_API int IOCPNET_CALL iocpnet_send_many(iocpnet_port *port, const iocpnet_conn *conns, size_t count,
                                                const void *data, size_t len, size_t *queued);
+
+/* As iocpnet_send_many, and results[i] (results may be NULL) tells what
+ * happened for conns[i]: IOCPNET_OK, NOT_FOUND, WOULD_BLOCK (its queue is
+ * full: on_drain follows), LIMIT or INVALID_ARG (its framing cannot carry the
+ * payload), NO_MEMORY. A relay or chat server uses it to drop exactly the
+ * receivers that cannot keep up. Errors: as iocpnet_send_many. */
+IOCPNET_API int IOCPNET_CALL iocpnet_send_many_ex(iocpnet_port *port, const iocpnet_conn *conns, size_t count,
+                                                  const void *data, size_t len, int *results, size_t *queued);
 
 /* Closes a connection. GRACEFUL sends what is queued, then shuts down the
  * write side (then waits up to 5 s for the peer's EOF so that the close is
