@@ -124,16 +124,20 @@ void Port::run_tasks(unsigned w) {
 void Port::arm_timer(Conn *c, int64_t at) {
     if (!at || (c->timer_at && c->timer_at <= at)) return;
     c->timer_at = at;
-    Worker &wk = *workers[c->worker];
+    Worker &wk = *workers[mailbox_of(c->worker)];
     std::lock_guard<std::mutex> lk(wk.mu);
     wk.timers.emplace_back(at, c);
     std::push_heap(wk.timers.begin(), wk.timers.end(), heap_cmp);
-    // The owner may be asleep with a longer timeout: wake it to recompute.
-    if (!(t_worker.port == this && t_worker.index == c->worker)) be->wake(c->worker);
+    // A worker that serves this heap may sleep with a longer timeout: wake one
+    // to recompute, unless this thread is one (it recomputes before waiting).
+    bool serves = t_worker.port == this && (any_thread || t_worker.index == c->worker);
+    if (!serves) be->wake(c->worker);
 }
 
+// Timers live beside the mailboxes: per worker, or (IOCP, where any worker
+// may be the one woken) one heap that every worker serves.
 int Port::next_timeout(unsigned w) {
-    Worker &wk = *workers[w];
+    Worker &wk = *workers[mailbox_of(w)];
     std::lock_guard<std::mutex> lk(wk.mu);
     if (wk.timers.empty()) return -1;
     int64_t d = wk.timers.front().first - now_ms();
@@ -141,7 +145,7 @@ int Port::next_timeout(unsigned w) {
 }
 
 void Port::run_timers(unsigned w) {
-    Worker &wk = *workers[w];
+    Worker &wk = *workers[mailbox_of(w)];
     std::vector<std::pair<int64_t, Conn *>> due;
     int64_t now = now_ms();
     {
