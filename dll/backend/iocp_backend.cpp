@@ -173,6 +173,7 @@ void IocpBackend::release(BSock *b) {
     auto *s = static_cast<IocpSock *>(b);
     for (auto &op : s->acc) // AcceptEx sockets that never got a completion to hand over
         if (op->child != INVALID_SOCKET) closesocket(op->child);
+    if (s->addrs_kept) net_forget_addresses(SOCKET(s->fd)); // before the handle value can be reused
     if (s->fd != kNoSock) closesocket(SOCKET(s->fd));
     delete s;
 }

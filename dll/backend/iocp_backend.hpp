@@ -72,6 +72,7 @@ struct IocpSock : BSock {
     std::unique_ptr<uint8_t[]> rbuf;
     uint32_t rcap = 0;
     bool rgrow = false; // the last read filled rbuf: double it before the next
+    bool addrs_kept = false; // net_remember_addresses was called
     WSABUF sbufs[kMaxSendBufs];
 
     // Orders issuing ops against cancel(); for a listener it also guards the
@@ -140,5 +141,9 @@ class IocpBackend final : public Backend {
 int iocp_op_error(SOCKET s, OVERLAPPED *ov);
 // WSAStartup, once per process (net_win.cpp). IOCPNET_OK or SYSTEM.
 int net_startup();
+// Records a connected socket's addresses for net_address_text after the
+// connection is gone; forgotten when the socket is released (net_win.cpp).
+void net_remember_addresses(SOCKET s);
+void net_forget_addresses(SOCKET s);
 
 } // namespace iocpnet

@@ -87,6 +87,8 @@ bool IocpBackend::accept_complete(AcceptOp *op, int err, Completion *out) {
             ns->fd = sock_t(child);
             ns->be = this;
             ns->family = l->family;
+            net_remember_addresses(child);
+            ns->addrs_kept = true;
             child = INVALID_SOCKET;
             out->accepted = ns;
             produced = true;
@@ -155,6 +157,10 @@ void IocpBackend::complete_connect(IocpSock *s, int err, Completion *out) {
     if (err == IOCPNET_OK &&
         setsockopt(SOCKET(s->fd), SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, nullptr, 0) != 0) // for getpeername, shutdown
         err = fail(IOCPNET_E_SYSTEM, "SO_UPDATE_CONNECT_CONTEXT: WSA error %d", WSAGetLastError());
+    if (err == IOCPNET_OK) {
+        net_remember_addresses(SOCKET(s->fd));
+        s->addrs_kept = true;
+    }
     if (err != IOCPNET_OK && s->cancelled) err = IOCPNET_E_SHUTTING_DOWN;
     out->res = err;
 }

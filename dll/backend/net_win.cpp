@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <unordered_map>
 
 namespace iocpnet {
 
@@ -49,14 +50,52 @@ int net_resolve(const char *host, uint16_t port, bool passive, Addr *out) {
     return IOCPNET_OK;
 }
 
+// Once a connection is closed (peer FIN and our shutdown, or a reset) Winsock
+// answers getpeername with WSAENOTCONN, but the API promises the addresses
+// until on_close has returned. So they are recorded when the connection is
+// established and looked up when the socket no longer knows them.
+namespace {
+struct AddrPair {
+    sockaddr_storage local, peer;
+};
+std::mutex g_addr_mu;
+std::unordered_map<SOCKET, AddrPair> g_addrs;
+
+bool sock_name(SOCKET s, bool peer, sockaddr_storage *ss, int *err) {
+    int sl = sizeof *ss;
+    int rc = peer ? getpeername(s, reinterpret_cast<sockaddr *>(ss), &sl)
+                  : getsockname(s, reinterpret_cast<sockaddr *>(ss), &sl);
+    if (rc == 0) return true;
+    *err = WSAGetLastError();
+    return false;
+}
+} // namespace
+
+void net_remember_addresses(SOCKET s) {
+    AddrPair p{};
+    int err = 0;
+    if (!sock_name(s, false, &p.local, &err) || !sock_name(s, true, &p.peer, &err)) return;
+    try {
+        std::lock_guard<std::mutex> lk(g_addr_mu);
+        g_addrs[s] = p;
+    } catch (...) { // no memory: the live socket still answers
+    }
+}
+
+void net_forget_addresses(SOCKET s) {
+    std::lock_guard<std::mutex> lk(g_addr_mu);
+    g_addrs.erase(s);
+}
+
 int net_address_text(sock_t s, bool peer, char *buf, size_t len) {
     sockaddr_storage ss{};
-    int sl = sizeof ss;
-    int rc = peer ? getpeername(SOCKET(s), reinterpret_cast<sockaddr *>(&ss), &sl)
-                  : getsockname(SOCKET(s), reinterpret_cast<sockaddr *>(&ss), &sl);
-    if (rc != 0) {
-        int e = WSAGetLastError();
-        return fail(net_error(e), "%s: WSA error %d", peer ? "getpeername" : "getsockname", e);
+    int e = 0;
+    if (!sock_name(SOCKET(s), peer, &ss, &e)) {
+        std::lock_guard<std::mutex> lk(g_addr_mu);
+        auto it = g_addrs.find(SOCKET(s));
+        if (it == g_addrs.end())
+            return fail(net_error(e), "%s: WSA error %d", peer ? "getpeername" : "getsockname", e);
+        ss = peer ? it->second.peer : it->second.local;
     }
     char ip[INET6_ADDRSTRLEN] = "", text[IOCPNET_ADDRSTRLEN];
     if (ss.ss_family == AF_INET6) {
