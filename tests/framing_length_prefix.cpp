@@ -77,19 +77,30 @@ TEST_CASE("LENGTH_PREFIX between two engine connections", "[framing]") {
     check_clean(cli, true);
 }
 
-TEST_CASE("LENGTH_PREFIX: a send larger than max_message_size gives LIMIT", "[framing]") {
+TEST_CASE("LENGTH_PREFIX: max_message_size limits what the peer sends, not what this side sends", "[framing]") {
     Recorder srv, cli;
+    srv.keep_messages = true;
     Port sp(&srv), cp(&cli);
-    iocpnet_conn_options opt = default_options();
-    opt.framing = IOCPNET_FRAMING_LENGTH_PREFIX;
-    opt.max_message_size = 1024;
-    uint16_t port = listen_on(sp, nullptr, "127.0.0.1", &opt);
-    iocpnet_conn c = connect_to(cp, port, "127.0.0.1", &opt);
-    std::string big(1025, 'b'), ok(1024, 'k');
-    CHECK_RC(iocpnet_send(cp, c, big.data(), big.size()), IOCPNET_E_LIMIT);
-    CHECK_RC(iocpnet_send(cp, c, ok.data(), ok.size()), IOCPNET_OK);
+    iocpnet_conn_options big = default_options(), small = default_options();
+    big.framing = IOCPNET_FRAMING_LENGTH_PREFIX; // default limit: 1 MiB
+    small.framing = IOCPNET_FRAMING_LENGTH_PREFIX;
+    small.max_message_size = 1024;
+    uint16_t port = listen_on(sp, nullptr, "127.0.0.1", &big);
+    iocpnet_conn c = connect_to(cp, port, "127.0.0.1", &small);
+    std::string over(5000, 'o'), exact(1024, 'k');
+    CHECK_RC(iocpnet_send(cp, c, over.data(), over.size()), IOCPNET_OK);
+    CHECK_RC(iocpnet_send(cp, c, exact.data(), exact.size()), IOCPNET_OK);
     iocpnet_conn s = srv.wait_accepted();
-    REQUIRE(srv.wait_bytes(s, 1024));
-    CHECK(srv.data(s) == ok); // exactly max_message_size is allowed; the refused send left nothing behind
+    REQUIRE(s != 0);
+    REQUIRE(wait_until([&] { return srv.messages(s).size() >= 2; }));
+    auto got = srv.messages(s);
+    REQUIRE(got.size() == 2);
+    CHECK(got[0] == over);
+    CHECK(got[1] == exact);
     CHECK(srv.is_closed(s) == false);
+    CHECK(cli.is_closed(c) == false);
+    REQUIRE_RC(cp.destroy(), IOCPNET_OK);
+    REQUIRE_RC(sp.destroy(), IOCPNET_OK);
+    check_clean(srv, true);
+    check_clean(cli, true);
 }

@@ -77,6 +77,10 @@ TEST_CASE("NULL or bad arguments give INVALID_ARG from every function", "[args]"
     CHECK_RC(iocpnet_send_many(nullptr, &c, 1, "x", 1, &queued), E);
     CHECK_RC(iocpnet_send_many(sp, nullptr, 1, "x", 1, &queued), E);
     CHECK_RC(iocpnet_send_many(sp, &c, 1, nullptr, 1, &queued), E);
+    int res = 0;
+    CHECK_RC(iocpnet_send_many_ex(nullptr, &c, 1, "x", 1, &res, &queued), E);
+    CHECK_RC(iocpnet_send_many_ex(sp, nullptr, 1, "x", 1, &res, &queued), E);
+    CHECK_RC(iocpnet_send_many_ex(sp, &c, 1, nullptr, 1, &res, &queued), E);
     CHECK_RC(iocpnet_close(nullptr, c, IOCPNET_CLOSE_GRACEFUL), E);
     CHECK_RC(iocpnet_close(sp, c, 2), E);
     CHECK_RC(iocpnet_close(sp, c, -1), E);

@@ -74,6 +74,27 @@ TEST_CASE("send_many skips closed, unknown and full receivers and reports queued
     CHECK(open2.read_exact(&g2, payload.size()));
     CHECK(first_mismatch(g1, payload) == -1);
     CHECK(first_mismatch(g2, payload) == -1);
+    // send_many_ex says why each one was skipped
+    int results[5] = {1, 1, 1, 1, 1};
+    queued = 99;
+    REQUIRE_RC(iocpnet_send_many_ex(sp, list, 5, payload.data(), payload.size(), results, &queued), IOCPNET_OK);
+    CHECK(queued == 2);
+    CHECK(rc_name(results[0]) == rc_name(IOCPNET_OK));
+    CHECK(rc_name(results[1]) == rc_name(IOCPNET_E_NOT_FOUND));
+    CHECK(rc_name(results[2]) == rc_name(IOCPNET_E_NOT_FOUND));
+    CHECK(rc_name(results[3]) == rc_name(IOCPNET_E_WOULD_BLOCK));
+    CHECK(rc_name(results[4]) == rc_name(IOCPNET_OK));
+    g1.clear();
+    g2.clear();
+    CHECK(open1.read_exact(&g1, payload.size()));
+    CHECK(open2.read_exact(&g2, payload.size()));
+    CHECK(first_mismatch(g1, payload) == -1);
+    CHECK(first_mismatch(g2, payload) == -1);
+    // results and queued may be NULL
+    CHECK_RC(iocpnet_send_many_ex(sp, list, 1, "y", 1, nullptr, nullptr), IOCPNET_OK);
+    g1.clear();
+    CHECK(open1.read_exact(&g1, 1));
+    CHECK(g1 == "y");
     // queued may be NULL
     CHECK_RC(iocpnet_send_many(sp, list, 1, "z", 1, nullptr), IOCPNET_OK);
     g1.clear();
@@ -155,7 +176,16 @@ TEST_CASE("send_many frames the payload per receiver and skips a LINE receiver i
     // a payload with "\n" cannot be one line: the LINE receiver is skipped
     REQUIRE_RC(iocpnet_send_many(sp, acc.data(), 3, "x\ny", 3, &q), IOCPNET_OK);
     CHECK(q == 2);
+    int results[3] = {1, 1, 1};
+    REQUIRE_RC(iocpnet_send_many_ex(sp, acc.data(), 3, "x\ny", 3, results, &q), IOCPNET_OK);
+    CHECK(q == 2);
+    CHECK(results[0] == IOCPNET_OK);
+    CHECK((results[1] == IOCPNET_E_INVALID_ARG || results[1] == IOCPNET_E_LIMIT));
+    CHECK(results[2] == IOCPNET_OK);
     a.clear();
-    CHECK(r_raw.read_exact(&a, 3));
-    CHECK(a == "x\ny");
+    CHECK(r_raw.read_exact(&a, 6));
+    CHECK(a == "x\nyx\ny");
+    c.clear();
+    CHECK(r_lp.read_exact(&c, 14));
+    CHECK(c == std::string("\0\0\0\3x\ny\0\0\0\3x\ny", 14));
 }
