@@ -289,8 +289,15 @@ static int address_of(iocpnet_port *port, iocpnet_conn conn, char *buf, size_t b
         Conn *c = as_port(port)->lookup(conn, true);
         if (!c) return fail(IOCPNET_E_NOT_FOUND, "no open connection %llu", (unsigned long long)conn);
         std::unique_lock<std::mutex> lk(c->mu, std::adopt_lock);
-        if (peer && !c->connected) return fail(IOCPNET_E_SYSTEM, "not connected yet");
-        return net_address_text(c->sock->fd, peer, buf, buflen);
+        const char *text = peer ? c->peer_addr : c->local_addr;
+        if (!text[0]) { // still connecting: the local side may be bound already
+            if (peer || !c->sock) return fail(IOCPNET_E_SYSTEM, "not connected yet");
+            return net_address_text(c->sock->fd, false, buf, buflen);
+        }
+        size_t n = strlen(text) + 1;
+        if (n > buflen) return fail(IOCPNET_E_LIMIT, "address needs %zu bytes", n);
+        memcpy(buf, text, n);
+        return IOCPNET_OK;
     });
 }
 

@@ -22,6 +22,7 @@ void Conn::reset_for_reuse() {
     recv_on = send_on = pump_queued = want_drain = notify_close = close_cb_done = connect_timed_out = dead = false;
     reason = IOCPNET_OK, pending = 0;
     last_rx_ms = connect_deadline = close_deadline = timer_at = 0;
+    peer_addr[0] = local_addr[0] = 0;
     q.clear();
 }
 

@@ -56,6 +56,10 @@ struct Conn {
     int64_t last_rx_ms = 0, connect_deadline = 0, close_deadline = 0;
     int64_t timer_at = 0;      // earliest deadline queued in the owner's timer heap; 0 = none
 
+    // Cached once connected: after the peer's reset or FIN getpeername may
+    // fail, and the addresses are promised until on_close returns.
+    char peer_addr[IOCPNET_ADDRSTRLEN] = "", local_addr[IOCPNET_ADDRSTRLEN] = "";
+
     SendQueue q;
     IoVec iov[64];
     Decoder dec;               // touched only under cb_mu (recv completions)

@@ -306,6 +306,8 @@ void Port::on_accept_completion(const Completion &cp) {
     c->dec.reset(o.framing, o.max_message);
     c->connected = true;
     c->notify_close = true;
+    net_address_text(s->fd, true, c->peer_addr, sizeof c->peer_addr);
+    net_address_text(s->fd, false, c->local_addr, sizeof c->local_addr);
     net_set_nodelay(s->fd, o.nodelay);
     if (o.keepalive_s) net_set_keepalive(s->fd, o.keepalive_s);
     c->pending++; // the start task's reference

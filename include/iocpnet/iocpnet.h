@@ -21,7 +21,7 @@
  *     IOCPNET_E_TIMEOUT on an idle timeout, IOCPNET_E_MESSAGE_TOO_LARGE when
  *     the peer broke the framing limit;
  *   - after on_close the id is dead: every call with it gives
- *     IOCPNET_E_NOT_FOUND. Ids are never reused within a port.
+ *     IOCPNET_E_NOT_FOUND, as does id 0. Ids are never reused within a port.
  *
  * Errors. Every `int` result is IOCPNET_OK (0) or a negative IOCPNET_E_*
  * code; iocpnet_strerror and iocpnet_err_name describe a code and
@@ -169,8 +169,9 @@ IOCPNET_API void IOCPNET_CALL iocpnet_conn_options_init(iocpnet_conn_options *op
 /* Callbacks run on the engine's worker threads. Any pointer may be NULL.
  * A callback may call any iocpnet function except iocpnet_port_destroy on
  * its own port. `data` in on_data is valid only during the call: with RAW
- * framing it is whatever arrived, with other framings exactly one message
- * (without its length header or line ending). */
+ * framing it is whatever arrived (len > 0), with other framings exactly one
+ * message without its length header or line ending — an empty message (a
+ * zero length header, an empty line) arrives with len 0. */
 typedef struct iocpnet_callbacks {
     uint32_t struct_size; /* sizeof(iocpnet_callbacks) */
     void(IOCPNET_CALL *on_accept)(void *user, iocpnet_port *port, iocpnet_listener listener, iocpnet_conn conn);
