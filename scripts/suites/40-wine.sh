@@ -36,8 +36,11 @@ if [ "${napi:-0}" -eq 0 ]; then
   echo "$name: 0 passed, 1 failed"
   exit 1
 fi
-# One wineserver for the whole run instead of one per test (-p: persist).
+# One wineserver for the whole run instead of one per test (-p: persist),
+# and its services started by a program whose output goes nowhere (the
+# services inherit the first program's stdout, which ctest would wait on).
 wineserver -p 60 >/dev/null 2>&1 || true
+wine cmd.exe /c exit </dev/null >/dev/null 2>&1 || true
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 ctest --test-dir "$dir" -j2 --timeout 120 --output-on-failure 2>&1 | tee "$log"
