@@ -64,6 +64,8 @@ IOCPNET_CS_PASS(global::System.IntPtr, void *user, void *arg)
 /* Payloads are bytes, never strings. */
 IOCPNET_CS_PASS(byte*, const void *data, char *buf)
 IOCPNET_CS_PASS(ulong*, const iocpnet_conn *conns)
+/* send_many_ex: one result code per receiver, written by the engine. */
+IOCPNET_CS_PASS(int*, int *results)
 
 /* Versioned structs: blittable mirrors in NativeStructs.cs (their sizes are
  * checked against struct_size written by the C _init functions). */
