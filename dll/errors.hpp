@@ -7,21 +7,21 @@ namespace iocpnet {
 
 // Records a printf-style detail for this thread's iocpnet_last_error_message
 // and returns `code`, so a failure path reads `return fail(E, "...", ...)`.
-int fail(int code, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
+#if defined(__MINGW32__)
+#define IOCPNET_PRINTF_LIKE(f, a) __attribute__((format(gnu_printf, f, a))) // mingw's own vsnprintf
+#elif defined(__GNUC__)
+#define IOCPNET_PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#else
+#define IOCPNET_PRINTF_LIKE(f, a)
 #endif
-    ;
+
+int fail(int code, const char *fmt, ...) IOCPNET_PRINTF_LIKE(2, 3);
 void clear_error(); // a successful API call leaves the last detail alone; used by tests
 const char *last_error();
 
 // The process-wide log hook (iocpnet_set_log). Cheap when nothing listens.
 bool log_enabled(uint32_t level);
-void log(uint32_t level, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
+void log(uint32_t level, const char *fmt, ...) IOCPNET_PRINTF_LIKE(2, 3);
 int set_log(uint32_t level, iocpnet_log_fn fn, void *user);
 
 } // namespace iocpnet
