@@ -366,7 +366,6 @@ int main(int argc, char **argv)
     iocpnet_callbacks cbs;
     iocpnet_stats st;
     iocpnet_listener listener = 0;
-    uint16_t real_port = 0;
     int rc;
 
     if (sample_parse_options(argc, argv, &opt, "0.0.0.0", 1) != 0) return 2;
@@ -384,24 +383,10 @@ int main(int argc, char **argv)
     cbs.on_data = on_data;
     cbs.on_close = on_close;
     cbs.on_framing_error = on_framing_error;
-    rc = iocpnet_port_create(&cfg, &cbs, NULL, &chat.port);
-    if (rc != IOCPNET_OK) {
-        sample_report("iocpnet_port_create", rc);
-        return 1;
-    }
-
     iocpnet_conn_options_init(&copt);
     copt.framing = IOCPNET_FRAMING_LINE;
     copt.max_message_size = MAX_LINE;
-    rc = iocpnet_listen_ex(chat.port, opt.host, (uint16_t)opt.port, &copt, &listener);
-    if (rc == IOCPNET_OK) rc = iocpnet_listener_port(chat.port, listener, &real_port);
-    if (rc != IOCPNET_OK) {
-        sample_report("iocpnet_listen_ex", rc);
-        iocpnet_port_destroy(chat.port);
-        return 1;
-    }
-    printf("listening on %s:%u\n", opt.host, (unsigned)real_port);
-    fflush(stdout);
+    if (sample_serve(&opt, &cbs, &cfg, &copt, &chat.port, &listener) != 0) return 1;
 
     sample_wait_for_stop();
     iocpnet_unlisten(chat.port, listener);

@@ -135,7 +135,6 @@ int main(int argc, char **argv)
     iocpnet_callbacks cbs;
     iocpnet_port *port = NULL;
     iocpnet_listener listener = 0;
-    uint16_t real_port = 0;
     int rc;
 
     if (sample_parse_options(argc, argv, &opt, "0.0.0.0", 0) != 0) return 2;
@@ -151,20 +150,7 @@ int main(int argc, char **argv)
     cbs.on_accept = on_accept;
     cbs.on_data = on_data;
     cbs.on_close = on_close;
-    rc = iocpnet_port_create(&cfg, &cbs, NULL, &port);
-    if (rc != IOCPNET_OK) {
-        sample_report("iocpnet_port_create", rc);
-        return 1;
-    }
-    rc = iocpnet_listen(port, opt.host, (uint16_t)opt.port, &listener);
-    if (rc == IOCPNET_OK) rc = iocpnet_listener_port(port, listener, &real_port);
-    if (rc != IOCPNET_OK) {
-        sample_report("iocpnet_listen", rc);
-        iocpnet_port_destroy(port);
-        return 1;
-    }
-    printf("listening on %s:%u\n", opt.host, (unsigned)real_port);
-    fflush(stdout);
+    if (sample_serve(&opt, &cbs, &cfg, NULL, &port, &listener) != 0) return 1;
 
     sample_wait_for_stop();
     rc = iocpnet_port_destroy(port);

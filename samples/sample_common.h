@@ -115,6 +115,32 @@ static inline void IOCPNET_CALL sample_log(void *user, uint32_t level, const cha
     fprintf(stderr, "iocpnet %s: %s\n", level <= IOCPNET_LOG_DEBUG ? names[level] : "?", message);
 }
 
+/* Creates the port from the options, listens on --host/--port (with copt,
+ * which may be NULL) and prints "listening on HOST:PORT" once ready: the
+ * start-up every sample server shares. Returns 0, or 1 after reporting. */
+static inline int sample_serve(const sample_options *o, const iocpnet_callbacks *cbs,
+                               const iocpnet_config *cfg, const iocpnet_conn_options *copt,
+                               iocpnet_port **port, iocpnet_listener *listener)
+{
+    uint16_t real_port = 0;
+    int rc = iocpnet_port_create(cfg, cbs, NULL, port);
+    if (rc != IOCPNET_OK) {
+        sample_report("iocpnet_port_create", rc);
+        return 1;
+    }
+    rc = iocpnet_listen_ex(*port, o->host, (uint16_t)o->port, copt, listener);
+    if (rc == IOCPNET_OK) rc = iocpnet_listener_port(*port, *listener, &real_port);
+    if (rc != IOCPNET_OK) {
+        sample_report("iocpnet_listen", rc);
+        iocpnet_port_destroy(*port);
+        *port = NULL;
+        return 1;
+    }
+    printf("listening on %s:%u\n", o->host, (unsigned)real_port);
+    fflush(stdout);
+    return 0;
+}
+
 /* ------------------------------------------------- mutex and sleeping */
 
 #ifdef _WIN32
