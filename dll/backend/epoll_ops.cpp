@@ -3,6 +3,7 @@
 // completions. Submit calls never deliver inline: what they finish at once
 // goes onto the owner's ready list for the next wait().
 #include "epoll_backend.hpp"
+#include "net_posix.hpp"
 #include "../errors.hpp"
 
 #include <cerrno>
@@ -19,13 +20,6 @@ namespace {
 constexpr int kAcceptBatch = 32;                        // accepts per listener per wait round
 constexpr auto kAcceptPause = std::chrono::milliseconds(100); // rest after EMFILE/ENFILE
 
-int new_socket(int family, int *fd) {
-    if (family != AF_INET && family != AF_INET6)
-        return fail(IOCPNET_E_ADDR_INVALID, "address family %d is not IPv4 or IPv6", family);
-    *fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (*fd < 0) return fail(net_error(errno), "socket: %s", strerror(errno));
-    return IOCPNET_OK;
-}
 
 int wrap(int fd, BSock **out) {
     auto *s = new (std::nothrow) EpollSock;
@@ -55,27 +49,14 @@ bool accept_retry(int e) {
 
 int EpollBackend::listen(const Addr &a, int backlog, BSock **out) {
     int fd;
-    int rc = new_socket(a.family(), &fd);
+    int rc = net_listen_socket(a, backlog, &fd);
     if (rc != IOCPNET_OK) return rc;
-    int one = 1, zero = 0;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (a.family() == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
-    if (bind(fd, reinterpret_cast<const sockaddr *>(a.bytes), a.len) != 0) {
-        int e = errno;
-        close(fd);
-        return fail(net_error(e), "bind: %s", strerror(e));
-    }
-    if (::listen(fd, backlog > 0 ? backlog : SOMAXCONN) != 0) {
-        int e = errno;
-        close(fd);
-        return fail(net_error(e), "listen: %s", strerror(e));
-    }
     return wrap(fd, out);
 }
 
 int EpollBackend::open_stream(const Addr &a, BSock **out) {
     int fd;
-    int rc = new_socket(a.family(), &fd);
+    int rc = net_stream_socket(a.family(), &fd);
     if (rc != IOCPNET_OK) return rc;
     return wrap(fd, out);
 }

@@ -1,5 +1,5 @@
 // Socket helpers for the POSIX backends (io_uring, epoll).
-#include "backend.hpp"
+#include "net_posix.hpp"
 #include "../errors.hpp"
 
 #include <arpa/inet.h>
@@ -88,6 +88,34 @@ void net_set_keepalive(sock_t s, unsigned idle_s) {
         setsockopt(int(s), IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
         setsockopt(int(s), IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
     }
+}
+
+int net_stream_socket(int family, int *fd) {
+    if (family != AF_INET && family != AF_INET6)
+        return fail(IOCPNET_E_ADDR_INVALID, "address family %d is not IPv4 or IPv6", family);
+    *fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (*fd < 0) return fail(net_error(errno), "socket: %s", strerror(errno));
+    return IOCPNET_OK;
+}
+
+int net_listen_socket(const Addr &a, int backlog, int *out) {
+    int fd;
+    int rc = net_stream_socket(a.family(), &fd);
+    if (rc != IOCPNET_OK) return rc;
+    int one = 1, zero = 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (a.family() == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    const char *step = "bind";
+    if (bind(fd, reinterpret_cast<const sockaddr *>(a.bytes), a.len) == 0) {
+        step = "listen";
+        if (::listen(fd, backlog > 0 ? backlog : SOMAXCONN) == 0) {
+            *out = fd;
+            return IOCPNET_OK;
+        }
+    }
+    int e = errno;
+    close(fd);
+    return fail(net_error(e), "%s: %s", step, strerror(e));
 }
 
 void net_shutdown_write(sock_t s) { shutdown(int(s), SHUT_WR); }

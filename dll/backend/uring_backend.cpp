@@ -1,6 +1,7 @@
 // io_uring backend, part 1: feature probe, ring and buffer-ring set-up,
 // sockets, wake() and wait(). The operations are in uring_ops.cpp.
 #include "uring_backend.hpp"
+#include "net_posix.hpp"
 #include "../errors.hpp"
 
 #include <cerrno>
@@ -226,30 +227,10 @@ void UringBackend::wake(unsigned wi) {
 
 // --------------------------------------------------------------- sockets
 
-static int make_socket(int family, int *out) {
-    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return fail(errno == EAFNOSUPPORT ? IOCPNET_E_ADDR_INVALID : IOCPNET_E_SYSTEM, "socket: %s",
-                            strerror(errno));
-    *out = fd;
-    return IOCPNET_OK;
-}
 
 int UringBackend::listen(const Addr &a, int backlog, BSock **out) {
     int fd = -1;
-    if (int rc = make_socket(a.family(), &fd)) return rc;
-    int on = 1, off = 0;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    if (a.family() == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
-    if (bind(fd, reinterpret_cast<const sockaddr *>(a.bytes), a.len) != 0) {
-        int e = errno;
-        close(fd);
-        return fail(net_error(e), "bind: %s", strerror(e));
-    }
-    if (::listen(fd, backlog > 0 ? backlog : SOMAXCONN) != 0) {
-        int e = errno;
-        close(fd);
-        return fail(net_error(e), "listen: %s", strerror(e));
-    }
+    if (int rc = net_listen_socket(a, backlog, &fd)) return rc;
     auto *s = new (std::nothrow) UringSock;
     if (!s) {
         close(fd);
@@ -262,7 +243,7 @@ int UringBackend::listen(const Addr &a, int backlog, BSock **out) {
 
 int UringBackend::open_stream(const Addr &a, BSock **out) {
     int fd = -1;
-    if (int rc = make_socket(a.family(), &fd)) return rc;
+    if (int rc = net_stream_socket(a.family(), &fd)) return rc;
     auto *s = new (std::nothrow) UringSock;
     if (!s) {
         close(fd);
