@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 
@@ -31,7 +32,15 @@ int Port::init(const iocpnet_config &cfg, const iocpnet_callbacks *cbs, void *us
     defaults.connect_ms = cfg.connect_timeout_ms;
     defaults.nodelay = cfg.tcp_nodelay != 0;
     defaults.keepalive_s = cfg.keepalive_s;
-    int rc = backend_create(cfg.backend, nworkers, &be);
+    uint32_t kind = cfg.backend;
+    if (kind == IOCPNET_BACKEND_AUTO) { // the environment may name one: one test command per backend
+        if (const char *env = getenv("IOCPNET_BACKEND")) {
+            if (!strcmp(env, "epoll")) kind = IOCPNET_BACKEND_EPOLL;
+            else if (!strcmp(env, "io_uring")) kind = IOCPNET_BACKEND_IO_URING;
+            else if (!strcmp(env, "iocp")) kind = IOCPNET_BACKEND_IOCP;
+        }
+    }
+    int rc = backend_create(kind, nworkers, &be);
     if (rc != IOCPNET_OK) return rc;
     any_thread = be->any_thread_submit();
     set_callbacks(cbs, user);

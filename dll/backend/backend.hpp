@@ -102,7 +102,8 @@ class Backend {
 };
 
 // Creates the backend `kind` (IOCPNET_BACKEND_*; AUTO = the best that works
-// here) for `workers` worker threads. Errors: UNSUPPORTED, NO_MEMORY, SYSTEM.
+// here; the IOCPNET_BACKEND environment override is applied by the caller) for
+// `workers` worker threads. Errors: UNSUPPORTED, NO_MEMORY, SYSTEM.
 // One per platform: backend_linux.cpp, backend_win.cpp.
 int backend_create(uint32_t kind, unsigned workers, std::unique_ptr<Backend> *out);
 

@@ -2,22 +2,12 @@
 #include "backend.hpp"
 #include "../errors.hpp"
 
-#include <cstdlib>
-#include <cstring>
-
 namespace iocpnet {
 
 int uring_create(unsigned workers, std::unique_ptr<Backend> *out); // uring_backend.cpp
 int epoll_create(unsigned workers, std::unique_ptr<Backend> *out); // epoll_backend.cpp
 
 int backend_create(uint32_t kind, unsigned workers, std::unique_ptr<Backend> *out) {
-    if (kind == IOCPNET_BACKEND_AUTO) {
-        if (const char *env = getenv("IOCPNET_BACKEND")) {
-            if (!strcmp(env, "epoll")) kind = IOCPNET_BACKEND_EPOLL;
-            else if (!strcmp(env, "io_uring")) kind = IOCPNET_BACKEND_IO_URING;
-            else if (!strcmp(env, "iocp")) kind = IOCPNET_BACKEND_IOCP;
-        }
-    }
     switch (kind) {
     case IOCPNET_BACKEND_AUTO: {
         // The probe is the real set-up: a ring refused by seccomp, a sysctl

@@ -2,23 +2,11 @@
 #include "backend.hpp"
 #include "../errors.hpp"
 
-#include <cstdlib>
-#include <cstring>
-
 namespace iocpnet {
 
 int iocp_create(unsigned workers, std::unique_ptr<Backend> *out); // iocp_backend.cpp
 
 int backend_create(uint32_t kind, unsigned workers, std::unique_ptr<Backend> *out) {
-    if (kind == IOCPNET_BACKEND_AUTO) {
-        // Same override as on Linux, so one test command picks a backend
-        // everywhere; naming a Linux backend here is refused below.
-        if (const char *env = getenv("IOCPNET_BACKEND")) {
-            if (!strcmp(env, "epoll")) kind = IOCPNET_BACKEND_EPOLL;
-            else if (!strcmp(env, "io_uring")) kind = IOCPNET_BACKEND_IO_URING;
-            else if (!strcmp(env, "iocp")) kind = IOCPNET_BACKEND_IOCP;
-        }
-    }
     switch (kind) {
     case IOCPNET_BACKEND_AUTO:
     case IOCPNET_BACKEND_IOCP: return iocp_create(workers, out);
