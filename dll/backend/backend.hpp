@@ -79,7 +79,10 @@ class Backend {
     virtual int listen(const Addr &a, int backlog, BSock **out) = 0;
     // A non-blocking stream socket of a's family, ready for connect().
     virtual int open_stream(const Addr &a, BSock **out) = 0;
-    // Makes wait(w) return soon (at least once after this call).
+    // Makes wait(w) return soon (at least once after this call). Where
+    // any_thread_submit() is true all workers wait on one queue and any of
+    // them may be the one that returns: the core then keeps one mailbox and
+    // one timer heap that every worker serves.
     virtual void wake(unsigned w) = 0;
     // Closes the socket and frees s. Only once nothing is pending on s.
     virtual void release(BSock *s) = 0;

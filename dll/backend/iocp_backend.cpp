@@ -29,19 +29,9 @@ int iocp_create(unsigned workers, std::unique_ptr<Backend> *out) {
 }
 
 IocpBackend::IocpBackend(HANDLE port, unsigned workers)
-    : port_(port), workers_(workers), threads_(new std::atomic<HANDLE>[workers ? workers : 1]),
-      woken_(new std::atomic<bool>[workers ? workers : 1]) {
-    for (unsigned i = 0; i < (workers ? workers : 1); i++) {
-        threads_[i].store(nullptr);
-        woken_[i].store(false);
-    }
-}
+    : port_(port), workers_(workers) {}
 
-IocpBackend::~IocpBackend() {
-    for (unsigned i = 0; i < workers_; i++)
-        if (HANDLE h = threads_[i].load()) CloseHandle(h);
-    CloseHandle(port_);
-}
+IocpBackend::~IocpBackend() { CloseHandle(port_); }
 
 uint32_t IocpBackend::kind() const { return IOCPNET_BACKEND_IOCP; }
 
@@ -155,19 +145,9 @@ int IocpBackend::open_stream(const Addr &a, BSock **out) {
     return IOCPNET_OK;
 }
 
-static void CALLBACK wake_apc(ULONG_PTR) {} // its delivery is the point
-
-void IocpBackend::wake(unsigned w) {
-    if (w < workers_) {
-        woken_[w].store(true);
-        if (HANDLE h = threads_[w].load()) {
-            if (QueueUserAPC(wake_apc, h, 0)) return;
-        } else {
-            return; // not waiting yet: its first wait() sees woken_
-        }
-    }
-    PostQueuedCompletionStatus(port_, DWORD(w), kKeyWake, nullptr);
-}
+// Any worker may take the packet: with any_thread_submit() the core serves
+// one shared mailbox and timer heap, so whichever worker wakes does the work.
+void IocpBackend::wake(unsigned w) { PostQueuedCompletionStatus(port_, DWORD(w), kKeyWake, nullptr); }
 
 void IocpBackend::release(BSock *b) {
     auto *s = static_cast<IocpSock *>(b);
@@ -195,24 +175,9 @@ int IocpBackend::wait(unsigned w, Completion *out, unsigned max, int timeout_ms)
     ULONG cap = max < 64 ? ULONG(max) : 64, n = 0;
     if (cap == 0) return 0;
     DWORD ms = timeout_ms < 0 ? INFINITE : DWORD(timeout_ms);
-    if (w < workers_) {
-        if (!threads_[w].load()) {
-            HANDLE h = nullptr;
-            if (DuplicateHandle(GetCurrentProcess(), GetCurrentThread(), GetCurrentProcess(), &h, 0, FALSE,
-                                DUPLICATE_SAME_ACCESS)) {
-                HANDLE none = nullptr;
-                if (!threads_[w].compare_exchange_strong(none, h)) CloseHandle(h);
-            }
-        }
-        // A wake since the last wait: return at once (its APC, if any, only
-        // makes a later wait return early, which the core tolerates).
-        if (woken_[w].exchange(false)) ms = 0;
-    }
-    // Alertable, so that wake(w)'s APC ends exactly this thread's wait.
-    if (!GetQueuedCompletionStatusEx(port_, ents, cap, &n, ms, TRUE)) { // WAIT_TIMEOUT or WAIT_IO_COMPLETION
-        if (w < workers_) woken_[w].store(false);
-        return 0;
-    }
+    (void)w; // all workers wait on the one port
+    if (!GetQueuedCompletionStatusEx(port_, ents, cap, &n, ms, FALSE)) return 0; // WAIT_TIMEOUT
+
     int got = 0;
     unsigned wakes = 0;
     for (ULONG i = 0; i < n; i++) {
@@ -257,9 +222,8 @@ int IocpBackend::wait(unsigned w, Completion *out, unsigned max, int timeout_ms)
         }
         got++;
     }
-    // Fallback wake packets (unknown worker index) go to any thread; one
-    // batch may hold several meant for different threads: keep one, pass on
-    // the rest.
+    // One batch may hold several wake packets (destroy sends one per worker
+    // to stop them all): keep one, pass on the rest.
     for (unsigned i = 1; i < wakes; i++) PostQueuedCompletionStatus(port_, 0, kKeyWake, nullptr);
     return got;
 }

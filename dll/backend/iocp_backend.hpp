@@ -127,12 +127,6 @@ class IocpBackend final : public Backend {
 
     HANDLE port_;
     unsigned workers_;
-    // wake(w) must reach worker w, not whichever thread the port picks (the
-    // core keeps timers per worker): an APC to w's thread ends its alertable
-    // GetQueuedCompletionStatusEx. wait(w) records the thread on first use;
-    // woken[w] covers a wake that comes while w is not waiting.
-    std::unique_ptr<std::atomic<HANDLE>[]> threads_;
-    std::unique_ptr<std::atomic<bool>[]> woken_;
     std::mutex fn_mu_;
     LPFN_CONNECTEX connectex_ = nullptr;
 };
