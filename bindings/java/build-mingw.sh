@@ -25,7 +25,10 @@ $cxx -std=c++17 -O2 -shared -fno-strict-aliasing -Wall -Wno-unused-parameter \
 x86_64-w64-mingw32-gcc-posix -O2 -o "$out/mingw-check/load_check.exe" "$src/win32/load_check.c" -static
 cp "$dll" "$out/mingw-check/"
 if command -v wine64 >/dev/null || command -v wine >/dev/null; then
-    export WINEPREFIX=$out/mingw-check/wineprefix WINEDEBUG=-all
+    # the Wine suite's prefix when there is one: creating a prefix takes a minute
+    if [ -f "$root/build/mingw/wineprefix/system.reg" ]; then export WINEPREFIX=$root/build/mingw/wineprefix
+    else export WINEPREFIX=$out/mingw-check/wineprefix; fi
+    export WINEDEBUG=-all
     (cd "$out/mingw-check" && timeout 300 "$(command -v wine64 || command -v wine)" load_check.exe iocpnet_jni.dll)
 fi
 echo "java mingw: $dll"

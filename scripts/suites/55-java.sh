@@ -16,6 +16,16 @@ finish() { echo "$name: $passed passed, $failed failed"; [ "$failed" -eq 0 ] && 
 
 if ! bash "$root/scripts/build.sh" linux; then fail "engine build"; finish; fi
 if ! bash "$root/bindings/java/build.sh"; then fail "java build"; finish; fi
+# With the Windows build present (scripts/suites/40-wine.sh made it), the jar
+# also carries native/windows-x86_64/iocpnet_jni.dll, checked under Wine.
+if [ -f "$root/build/mingw/libiocpnet_internal.a" ]; then
+  if bash "$root/bindings/java/build-mingw.sh" && bash "$root/bindings/java/build.sh" &&
+     unzip -l "$(ls "$out"/iocpnet-*.jar)" | grep -q "native/windows-x86_64/iocpnet_jni.dll"; then
+    pass "Windows JNI library built, loads under Wine, packed in the jar"
+  else
+    fail "Windows JNI library (bindings/java/build-mingw.sh)"
+  fi
+fi
 jar=$(ls "$out"/iocpnet-*.jar)
 [ -f "$junit" ] || { fail "no $junit (apt-get install junit5)"; finish; }
 
