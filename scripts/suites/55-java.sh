@@ -20,7 +20,7 @@ if ! bash "$root/bindings/java/build.sh"; then fail "java build"; finish; fi
 # also carries native/windows-x86_64/iocpnet_jni.dll, checked under Wine.
 if [ -f "$root/build/mingw/libiocpnet_internal.a" ]; then
   if bash "$root/bindings/java/build-mingw.sh" && bash "$root/bindings/java/build.sh" &&
-     unzip -l "$(ls "$out"/iocpnet-*.jar)" | grep -q "native/windows-x86_64/iocpnet_jni.dll"; then
+     jar tf "$(ls "$out"/iocpnet-*.jar)" | grep -q "native/windows-x86_64/iocpnet_jni.dll"; then
     pass "Windows JNI library built, loads under Wine, packed in the jar"
   else
     fail "Windows JNI library (bindings/java/build-mingw.sh)"
