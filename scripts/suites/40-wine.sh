@@ -41,17 +41,8 @@ fi
 # services inherit the first program's stdout, which ctest would wait on).
 wineserver -p 60 >/dev/null 2>&1 || true
 wine cmd.exe /c exit </dev/null >/dev/null 2>&1 || true
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-ctest --test-dir "$dir" -j2 --timeout 120 --output-on-failure 2>&1 | tee "$log"
-line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1)
-if [[ $line =~ ([0-9]+)%\ tests\ passed,\ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
-  failed=${BASH_REMATCH[2]} total=${BASH_REMATCH[3]}
-  passed=$((total - failed))
-else
-  echo "$name: no ctest summary (no tests found, or ctest crashed)"
-  passed=0 failed=1
-fi
+source "$root/scripts/ctest-suite.sh"
+run_ctest_suite "$dir" --timeout 120
+status=$?
 wineserver -k >/dev/null 2>&1 || true
-echo "$name: $passed passed, $failed failed"
-[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+exit $status
