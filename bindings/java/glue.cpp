@@ -294,9 +294,11 @@ int NativePort::stats(JNIEnv *env, jlongArray out) {
     return rc;
 }
 
+// Is the connection open? set_user answers exactly that (get_user also
+// answers for a closing one until its on_close returns); the binding keeps
+// attachments in Java, so the engine's user pointer is free to overwrite.
 int NativePort::check(int64_t conn) {
-    void *u = nullptr;
-    return iocpnet_conn_get_user(port_, static_cast<iocpnet_conn>(conn), &u);
+    return iocpnet_conn_set_user(port_, static_cast<iocpnet_conn>(conn), nullptr);
 }
 
 std::string NativePort::address(int64_t conn, bool peer, int *out) {
