@@ -219,12 +219,16 @@ int EpollBackend::wait(unsigned wi, Completion *out, unsigned max, int timeout_m
     for (int i = 0; i < k; i++) {
         auto *s = static_cast<EpollSock *>(evs[i].data.ptr);
         if (!s) {
-            // Clear the flag before draining: a wake() after this point writes
-            // the eventfd again, so no wake is lost.
-            w.wake_pending.store(false, std::memory_order_seq_cst);
+            // Drain, then clear. Clearing first would lose wakes: a wake()
+            // between the clear and the read writes again, the read drains
+            // it, and the flag stays set with the eventfd empty, so every
+            // later wake() is suppressed while the worker sleeps. In this
+            // order a wake() that still sees the flag set came before this
+            // wait returned, and its task is run by the core right after.
             uint64_t v;
             while (read(w.efd, &v, sizeof v) < 0 && errno == EINTR) {
             }
+            w.wake_pending.store(false, std::memory_order_seq_cst);
             continue;
         }
         on_event(w, s, evs[i].events, o);
