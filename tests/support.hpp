@@ -343,9 +343,14 @@ class Recorder {
             std::lock_guard<std::mutex> lk(r->mu_);
             r->expect_open_locked(c, l, Ev::drain);
             l->events.push_back({Ev::drain, 0, 0});
-            l->drains++;
         }
         if (r->on_drain) r->on_drain(port, c);
+        {
+            // Counted after the hook: a test that refills once it sees the
+            // count must not race a hook that inspects the queue.
+            std::lock_guard<std::mutex> lk(r->mu_);
+            l->drains++;
+        }
         r->leave(l);
     }
     static void IOCPNET_CALL cb_framing_error(void *user, iocpnet_port *port, iocpnet_conn c, int err) {
