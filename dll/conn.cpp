@@ -273,7 +273,7 @@ int Port::send(uint64_t id, const void *data, size_t len) {
     if (!c) return fail(IOCPNET_E_NOT_FOUND, "no open connection %llu", (unsigned long long)id);
     std::unique_lock<std::mutex> lk(c->mu, std::adopt_lock);
     Frame f;
-    int rc = frame_for(c->opts.framing, c->opts.max_message, data, len, &f);
+    int rc = frame_for(c->opts.framing, data, len, &f);
     if (rc != IOCPNET_OK) return rc;
     size_t total = f.total(len);
     if (total > max_queue)
@@ -302,7 +302,7 @@ int Port::send_many(const uint64_t *ids, size_t count, const void *data, size_t 
         if (Conn *c = lookup(ids[i])) {
             std::unique_lock<std::mutex> lk(c->mu, std::adopt_lock);
             Frame f;
-            rc = frame_for(c->opts.framing, c->opts.max_message, data, len, &f);
+            rc = frame_for(c->opts.framing, data, len, &f);
             size_t total = f.total(len);
             if (rc != IOCPNET_OK) {
             } else if (total > max_queue) {

@@ -4,10 +4,9 @@
 
 namespace iocpnet {
 
-int frame_for(uint32_t framing, uint32_t max_message, const void *data, size_t len, Frame *out) {
-    // max_message bounds what the peer may send us; our own sends are bounded
-    // only by what the frame can express and by max_send_queue_bytes.
-    (void)max_message;
+int frame_for(uint32_t framing, const void *data, size_t len, Frame *out) {
+    // No max_message_size here: it bounds what the peer may send us; our own
+    // sends are bounded by what the frame can express and max_send_queue_bytes.
     if (framing == IOCPNET_FRAMING_RAW) return IOCPNET_OK;
     if (framing == IOCPNET_FRAMING_LENGTH_PREFIX) {
         if (uint64_t(len) > 0xFFFFFFFFull)

@@ -113,6 +113,6 @@ struct Frame {
     bool newline = false;
     size_t total(size_t payload) const { return head_len + payload + (newline ? 1 : 0); }
 };
-int frame_for(uint32_t framing, uint32_t max_message, const void *data, size_t len, Frame *out);
+int frame_for(uint32_t framing, const void *data, size_t len, Frame *out);
 
 } // namespace iocpnet
