@@ -292,7 +292,9 @@ static int address_of(iocpnet_port *port, iocpnet_conn conn, char *buf, size_t b
         const char *text = peer ? c->peer_addr : c->local_addr;
         if (!text[0]) { // still connecting: the local side may be bound already
             if (peer || !c->sock) return fail(IOCPNET_E_SYSTEM, "not connected yet");
-            return net_address_text(c->sock->fd, false, buf, buflen);
+            NetAddr na;
+            int rc = net_sock_addr(c->sock->fd, false, &na);
+            return rc ? rc : net_format(na, buf, buflen);
         }
         size_t n = strlen(text) + 1;
         if (n > buflen) return fail(IOCPNET_E_LIMIT, "address needs %zu bytes", n);

@@ -98,8 +98,8 @@ void Port::on_completion(const Completion &cp) {
         if (status == IOCPNET_OK) {
             c->connected = true;
             c->notify_close = true;
-            net_address_text(c->sock->fd, true, c->peer_addr, sizeof c->peer_addr);
-            net_address_text(c->sock->fd, false, c->local_addr, sizeof c->local_addr);
+            { NetAddr na; if (net_sock_addr(c->sock->fd, true, &na) == 0) net_format(na, c->peer_addr, sizeof c->peer_addr);
+              if (net_sock_addr(c->sock->fd, false, &na) == 0) net_format(na, c->local_addr, sizeof c->local_addr); }
             c->last_rx_ms = now_ms();
             if (c->opts.idle_ms) arm_timer(c, c->last_rx_ms + c->opts.idle_ms);
             n_connected.fetch_add(1, std::memory_order_relaxed);

@@ -42,7 +42,7 @@ int Port::init(const iocpnet_config &cfg, const iocpnet_callbacks *cbs, void *us
     }
     int rc = backend_create(kind, nworkers, &be);
     if (rc != IOCPNET_OK) return rc;
-    any_thread = be->any_thread_submit();
+    any_thread = false;
     set_callbacks(cbs, user);
     static const char *const names[] = {"auto", "iocp", "io_uring", "epoll"};
     log(IOCPNET_LOG_INFO, "port created: %s backend, %u worker threads", names[be->kind() & 3], nworkers);
@@ -315,8 +315,8 @@ void Port::on_accept_completion(const Completion &cp) {
     c->dec.reset(o.framing, o.max_message);
     c->connected = true;
     c->notify_close = true;
-    net_address_text(s->fd, true, c->peer_addr, sizeof c->peer_addr);
-    net_address_text(s->fd, false, c->local_addr, sizeof c->local_addr);
+    { NetAddr na; if (net_sock_addr(s->fd, true, &na) == 0) net_format(na, c->peer_addr, sizeof c->peer_addr);
+      if (net_sock_addr(s->fd, false, &na) == 0) net_format(na, c->local_addr, sizeof c->local_addr); }
     net_set_nodelay(s->fd, o.nodelay);
     if (o.keepalive_s) net_set_keepalive(s->fd, o.keepalive_s);
     c->pending++; // the start task's reference

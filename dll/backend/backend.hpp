@@ -5,12 +5,12 @@
 // Model. The core *submits* an operation on a socket and later *reaps* its
 // completion from Backend::wait() on a worker thread. Each socket (BSock)
 // belongs to one worker (BSock::worker, set by the core before the first
-// operation). Threads:
+// operation), and every completion of that socket is returned by that
+// worker's wait(): a socket's operations and completions are serialized on
+// one thread on every platform (IOCP: one completion port per worker).
+// Threads:
 //   - "any thread":   may be called from any thread, concurrently.
-//   - "owner":        only on the socket's owner worker thread — unless
-//                     any_thread_submit() is true (IOCP), then from any thread,
-//                     but never concurrently for the same socket (the core
-//                     holds the connection's lock).
+//   - "owner":        only on the socket's owner worker thread.
 //   - "worker w":     only on worker w's own thread.
 //
 // Lifetime. Every submitted operation yields completions until one with
@@ -39,6 +39,15 @@ struct IoVec {
     size_t len;
 };
 
+// An IPv4 or IPv6 endpoint, compact (20 bytes): what a connection keeps of
+// its addresses; formatted to text only when asked (net_format).
+struct NetAddr {
+    uint8_t family = 0; // 0 = unknown, 4 or 6
+    uint8_t pad = 0;
+    uint16_t port = 0;  // host order
+    uint8_t ip[16] = {};
+};
+
 // Per-socket state. Backends derive from it (struct UringSock : BSock ...).
 struct BSock {
     sock_t fd = kNoSock;
@@ -55,6 +64,7 @@ struct Completion {
     void *ctx;             // the socket's ctx at completion time
     BSock *sock;           // the socket the operation was submitted on
     BSock *accepted;       // accept, res == 0: the new socket (worker/ctx unset)
+    NetAddr peer;          // accept, res == 0: the peer's address as accept returned it
     const uint8_t *data;   // recv, res > 0: the bytes, valid until recv_done
     uint32_t buf;          // recv: the backend's buffer token for recv_done
 };
@@ -71,7 +81,6 @@ class Backend {
   public:
     virtual ~Backend() = default;
     virtual uint32_t kind() const = 0;           // IOCPNET_BACKEND_*
-    virtual bool any_thread_submit() const = 0;  // see "owner" above
 
     // --- any thread
     // A non-blocking listening socket bound to `a` (SO_REUSEADDR; IPV6_V6ONLY
@@ -79,10 +88,7 @@ class Backend {
     virtual int listen(const Addr &a, int backlog, BSock **out) = 0;
     // A non-blocking stream socket of a's family, ready for connect().
     virtual int open_stream(const Addr &a, BSock **out) = 0;
-    // Makes wait(w) return soon (at least once after this call). Where
-    // any_thread_submit() is true all workers wait on one queue and any of
-    // them may be the one that returns: the core then keeps one mailbox and
-    // one timer heap that every worker serves.
+    // Makes wait(w) return soon (at least once after this call).
     virtual void wake(unsigned w) = 0;
     // Closes the socket and frees s. Only once nothing is pending on s.
     virtual void release(BSock *s) = 0;
@@ -92,8 +98,10 @@ class Backend {
     virtual void connect(BSock *s, const Addr &peer) = 0;
     virtual void recv(BSock *s) = 0;                // continuous until EOF, error or cancel
     virtual void recv_done(const Completion &c) = 0; // gives a recv buffer back
-    // At most one send in flight per socket. iov[] and the bytes stay valid
-    // until its completion.
+    // At most one send in flight per socket. The bytes stay valid until its
+    // completion; iov[] itself only during the call (the core gathers into a
+    // per-worker scratch array): a backend that needs it later copies it, and
+    // an idle socket holds no iovec array.
     virtual void send(BSock *s, const IoVec *iov, unsigned n) = 0;
     // Every pending operation on s completes soon with done == true.
     virtual void cancel(BSock *s) = 0;
@@ -112,12 +120,20 @@ int backend_create(uint32_t kind, unsigned workers, std::unique_ptr<Backend> *ou
 
 // Socket helpers shared by the backends and the core (net_posix.cpp / net_win.cpp).
 int net_resolve(const char *host, uint16_t port, bool passive, Addr *out); // ADDR_INVALID
-int net_address_text(sock_t s, bool peer, char *buf, size_t len);         // LIMIT, SYSTEM
+// A socket's peer (peer = true) or local address. SYSTEM when the system
+// does not know it (not connected, reset).
+int net_sock_addr(sock_t s, bool peer, NetAddr *out);
+void net_addr_from(const Addr &a, NetAddr *out);
+// "127.0.0.1:80" / "[::1]:80" with its NUL into buf. LIMIT when len is too small.
+int net_format(const NetAddr &a, char *buf, size_t len);
 int net_local_port(sock_t s, uint16_t *out);
 void net_set_nodelay(sock_t s, bool on);
 void net_set_keepalive(sock_t s, unsigned idle_s); // 0 = off
 void net_shutdown_write(sock_t s);
 void net_set_abortive(sock_t s); // SO_LINGER {1, 0}: close() sends RST
 int net_error(int sys_err);      // errno / WSA error -> IOCPNET_E_*
+
+// Milliseconds of a monotonic clock: the one clock of the engine.
+int64_t mono_ms();
 
 } // namespace iocpnet

@@ -3,7 +3,7 @@
 // recv/send/accept/connect itself and reports the result as a Completion.
 //
 // One epoll set + one eventfd per worker. A socket is touched only by its
-// owner worker's thread (any_thread_submit() == false), except release(),
+// owner worker's thread, except release(),
 // which the contract allows from any thread once nothing is pending on it;
 // the backend keeps a socket registered in epoll only while an operation is
 // pending, so a released socket can never show up in an epoll_wait result.
@@ -77,7 +77,6 @@ class EpollBackend final : public Backend {
     int init(); // creates the epoll sets and eventfds; IOCPNET_OK or an error
 
     uint32_t kind() const override;
-    bool any_thread_submit() const override { return false; }
 
     int listen(const Addr &a, int backlog, BSock **out) override;
     int open_stream(const Addr &a, BSock **out) override;

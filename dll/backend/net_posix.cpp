@@ -14,66 +14,6 @@
 
 namespace iocpnet {
 
-int Addr::family() const { return reinterpret_cast<const sockaddr *>(bytes)->sa_family; }
-
-int net_resolve(const char *host, uint16_t port, bool passive, Addr *out) {
-    addrinfo hints{}, *res = nullptr;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_flags = (passive ? AI_PASSIVE : 0) | AI_NUMERICSERV;
-    if (!passive) hints.ai_flags |= AI_ADDRCONFIG;
-    if (host && !*host) host = nullptr;
-    if (!host && passive) hints.ai_family = AF_INET; // NULL = all IPv4 addresses
-    char service[8];
-    snprintf(service, sizeof service, "%u", unsigned(port));
-    int rc = getaddrinfo(host, service, &hints, &res);
-    if (rc == EAI_BADFLAGS || (rc != 0 && !passive)) { // AI_ADDRCONFIG hides loopback without a network
-        hints.ai_flags &= ~AI_ADDRCONFIG;
-        rc = getaddrinfo(host, service, &hints, &res);
-    }
-    if (rc != 0 || !res)
-        return fail(IOCPNET_E_ADDR_INVALID, "cannot resolve '%s': %s", host ? host : "(any)", gai_strerror(rc));
-    // Prefer IPv4 for a name that has both: loopback servers usually listen there.
-    addrinfo *pick = res;
-    for (addrinfo *ai = res; ai; ai = ai->ai_next)
-        if (ai->ai_family == AF_INET) { pick = ai; break; }
-    memcpy(out->bytes, pick->ai_addr, pick->ai_addrlen);
-    out->len = uint32_t(pick->ai_addrlen);
-    freeaddrinfo(res);
-    return IOCPNET_OK;
-}
-
-int net_address_text(sock_t s, bool peer, char *buf, size_t len) {
-    sockaddr_storage ss{};
-    socklen_t sl = sizeof ss;
-    int rc = peer ? getpeername(int(s), reinterpret_cast<sockaddr *>(&ss), &sl)
-                  : getsockname(int(s), reinterpret_cast<sockaddr *>(&ss), &sl);
-    if (rc != 0) return fail(net_error(errno), "%s: %s", peer ? "getpeername" : "getsockname", strerror(errno));
-    char ip[INET6_ADDRSTRLEN], text[IOCPNET_ADDRSTRLEN];
-    if (ss.ss_family == AF_INET6) {
-        auto *a6 = reinterpret_cast<sockaddr_in6 *>(&ss);
-        inet_ntop(AF_INET6, &a6->sin6_addr, ip, sizeof ip);
-        snprintf(text, sizeof text, "[%s]:%u", ip, unsigned(ntohs(a6->sin6_port)));
-    } else {
-        auto *a4 = reinterpret_cast<sockaddr_in *>(&ss);
-        inet_ntop(AF_INET, &a4->sin_addr, ip, sizeof ip);
-        snprintf(text, sizeof text, "%s:%u", ip, unsigned(ntohs(a4->sin_port)));
-    }
-    if (strlen(text) + 1 > len) return fail(IOCPNET_E_LIMIT, "address needs %zu bytes", strlen(text) + 1);
-    memcpy(buf, text, strlen(text) + 1);
-    return IOCPNET_OK;
-}
-
-int net_local_port(sock_t s, uint16_t *out) {
-    sockaddr_storage ss{};
-    socklen_t sl = sizeof ss;
-    if (getsockname(int(s), reinterpret_cast<sockaddr *>(&ss), &sl) != 0)
-        return fail(net_error(errno), "getsockname: %s", strerror(errno));
-    *out = ss.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6 *>(&ss)->sin6_port)
-                                    : ntohs(reinterpret_cast<sockaddr_in *>(&ss)->sin_port);
-    return IOCPNET_OK;
-}
-
 void net_set_nodelay(sock_t s, bool on) {
     int v = on ? 1 : 0;
     setsockopt(int(s), IPPROTO_TCP, TCP_NODELAY, &v, sizeof v);

@@ -115,7 +115,6 @@ class UringBackend final : public Backend {
     int init(); // sets up every ring; IOCPNET_OK or fail(...)
 
     uint32_t kind() const override;
-    bool any_thread_submit() const override { return false; }
     int listen(const Addr &a, int backlog, BSock **out) override;
     int open_stream(const Addr &a, BSock **out) override;
     void wake(unsigned w) override;
