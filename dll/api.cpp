@@ -40,7 +40,7 @@ int resolve_opts(Port *p, const iocpnet_conn_options *in, ConnOpts *out) {
         return fail(IOCPNET_E_INVALID_ARG, "iocpnet_conn_options.struct_size %u is too small", in->struct_size);
     memcpy(&o, in, in->struct_size < sizeof o ? in->struct_size : sizeof o);
     if (o.framing > IOCPNET_FRAMING_LINE) return fail(IOCPNET_E_INVALID_ARG, "unknown framing %u", o.framing);
-    out->framing = o.framing;
+    out->framing = uint8_t(o.framing);
     out->max_message = o.max_message_size ? o.max_message_size : 1u << 20;
     if (o.idle_timeout_ms != IOCPNET_INHERIT) out->idle_ms = o.idle_timeout_ms;
     if (o.connect_timeout_ms != IOCPNET_INHERIT) out->connect_ms = o.connect_timeout_ms;
@@ -143,14 +143,7 @@ int iocpnet_post(iocpnet_port *port, void(IOCPNET_CALL *fn)(void *), void *arg) 
     return guarded([&]() -> int {
         CHECK_PORT(port);
         if (!fn) return fail(IOCPNET_E_INVALID_ARG, "fn is NULL");
-        Port *p = as_port(port);
-        if (p->stopping.load()) return fail(IOCPNET_E_SHUTTING_DOWN, "the port is being destroyed");
-        Task t{};
-        t.kind = Task::post;
-        t.fn = fn;
-        t.arg = arg;
-        p->push_task(p->pick_worker(), t);
-        return IOCPNET_OK;
+        return as_port(port)->post(fn, arg);
     });
 }
 
@@ -158,19 +151,10 @@ int iocpnet_get_stats(iocpnet_port *port, iocpnet_stats *out) {
     return guarded([&]() -> int {
         CHECK_PORT(port);
         if (!out || out->struct_size < 8) return fail(IOCPNET_E_INVALID_ARG, "out is NULL or its struct_size below 8");
-        Port *p = as_port(port);
         iocpnet_stats s;
         memset(&s, 0, sizeof s);
         s.struct_size = sizeof s;
-        s.backend = p->be->kind();
-        s.connections_open = p->live_conns.load();
-        s.connections_accepted = p->n_accepted.load();
-        s.connections_connected = p->n_connected.load();
-        s.connections_closed = p->n_closed.load();
-        s.bytes_received = p->rx_bytes.load();
-        s.bytes_sent = p->tx_bytes.load();
-        int64_t q = p->queued_bytes.load();
-        s.send_queue_bytes = q > 0 ? uint64_t(q) : 0;
+        as_port(port)->stats(&s);
         uint32_t n = out->struct_size < sizeof s ? out->struct_size : uint32_t(sizeof s);
         memcpy(reinterpret_cast<char *>(out) + 4, reinterpret_cast<char *>(&s) + 4, n - 4); // keep the caller's size
         return IOCPNET_OK;
@@ -261,11 +245,7 @@ int iocpnet_close(iocpnet_port *port, iocpnet_conn conn, int mode) {
 int iocpnet_conn_set_user(iocpnet_port *port, iocpnet_conn conn, void *user) {
     return guarded([&]() -> int {
         CHECK_PORT(port);
-        Conn *c = as_port(port)->lookup(conn);
-        if (!c) return fail(IOCPNET_E_NOT_FOUND, "no open connection %llu", (unsigned long long)conn);
-        c->user = user;
-        c->mu.unlock();
-        return IOCPNET_OK;
+        return as_port(port)->set_user(conn, user);
     });
 }
 
@@ -273,11 +253,7 @@ int iocpnet_conn_get_user(iocpnet_port *port, iocpnet_conn conn, void **out) {
     return guarded([&]() -> int {
         CHECK_PORT(port);
         if (!out) return fail(IOCPNET_E_INVALID_ARG, "out is NULL");
-        Conn *c = as_port(port)->lookup(conn, true);
-        if (!c) return fail(IOCPNET_E_NOT_FOUND, "no open connection %llu", (unsigned long long)conn);
-        *out = c->user;
-        c->mu.unlock();
-        return IOCPNET_OK;
+        return as_port(port)->get_user(conn, out);
     });
 }
 
@@ -286,20 +262,7 @@ static int address_of(iocpnet_port *port, iocpnet_conn conn, char *buf, size_t b
         CHECK_PORT(port);
         if (!buf || !buflen) return fail(IOCPNET_E_INVALID_ARG, "buf is NULL or empty");
         buf[0] = 0;
-        Conn *c = as_port(port)->lookup(conn, true);
-        if (!c) return fail(IOCPNET_E_NOT_FOUND, "no open connection %llu", (unsigned long long)conn);
-        std::unique_lock<std::mutex> lk(c->mu, std::adopt_lock);
-        const char *text = peer ? c->peer_addr : c->local_addr;
-        if (!text[0]) { // still connecting: the local side may be bound already
-            if (peer || !c->sock) return fail(IOCPNET_E_SYSTEM, "not connected yet");
-            NetAddr na;
-            int rc = net_sock_addr(c->sock->fd, false, &na);
-            return rc ? rc : net_format(na, buf, buflen);
-        }
-        size_t n = strlen(text) + 1;
-        if (n > buflen) return fail(IOCPNET_E_LIMIT, "address needs %zu bytes", n);
-        memcpy(buf, text, n);
-        return IOCPNET_OK;
+        return as_port(port)->address(conn, peer, buf, buflen);
     });
 }
 

@@ -26,7 +26,6 @@ int fail(int code, const char *fmt, ...) {
     return code;
 }
 
-void clear_error() { t_detail[0] = 0; }
 const char *last_error() { return t_detail; }
 
 bool log_enabled(uint32_t level) { return int(level) <= g_log_level.load(std::memory_order_relaxed); }
@@ -38,10 +37,13 @@ void log(uint32_t level, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    // Held while calling so that set_log(NULL) returning means the old hook
-    // is no longer running and its user pointer may be freed.
-    std::lock_guard<std::mutex> lk(g_log_mu);
-    if (g_log.fn) g_log.fn(g_log.user, level, msg);
+    LogHook hook;
+    {
+        std::lock_guard<std::mutex> lk(g_log_mu);
+        hook = g_log;
+    }
+    // Called without any lock: the hook may call into the library, set_log included.
+    if (hook.fn) hook.fn(hook.user, level, msg);
 }
 
 int set_log(uint32_t level, iocpnet_log_fn fn, void *user) {

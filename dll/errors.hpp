@@ -16,7 +16,6 @@ namespace iocpnet {
 #endif
 
 int fail(int code, const char *fmt, ...) IOCPNET_PRINTF_LIKE(2, 3);
-void clear_error(); // a successful API call leaves the last detail alone; used by tests
 const char *last_error();
 
 // The process-wide log hook (iocpnet_set_log). Cheap when nothing listens.

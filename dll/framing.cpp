@@ -18,7 +18,7 @@ int frame_for(uint32_t framing, const void *data, size_t len, Frame *out) {
     }
     if (len && memchr(data, '\n', len))
         return fail(IOCPNET_E_INVALID_ARG, "a LINE-framed message must not contain '\\n'");
-    out->newline = true;
+    out->tail_len = 1;
     return IOCPNET_OK;
 }
 

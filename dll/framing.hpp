@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "iocpnet/iocpnet.h"
+#include "sendq.hpp"
 
 namespace iocpnet {
 
@@ -22,8 +23,6 @@ class Decoder {
         have_hdr_ = 0;
         need_ = 0;
     }
-    uint32_t framing() const { return framing_; }
-
     // Feeds n received bytes; calls emit(const uint8_t*, size_t) -> bool for
     // every whole message (RAW: for the bytes as they are). Stops early when
     // emit returns false. Returns IOCPNET_OK or IOCPNET_E_MESSAGE_TOO_LARGE.
@@ -104,15 +103,9 @@ class Decoder {
     uint32_t need_ = 0;
 };
 
-// Bytes the send side adds around a payload: LENGTH_PREFIX a 4-byte
+// The Frame of one payload on the send side: LENGTH_PREFIX a 4-byte
 // big-endian header, LINE a "\n". Returns IOCPNET_OK, or INVALID_ARG / LIMIT
 // for a payload the framing cannot carry.
-struct Frame {
-    uint8_t head[4];
-    size_t head_len = 0;
-    bool newline = false;
-    size_t total(size_t payload) const { return head_len + payload + (newline ? 1 : 0); }
-};
 int frame_for(uint32_t framing, const void *data, size_t len, Frame *out);
 
 } // namespace iocpnet

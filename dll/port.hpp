@@ -1,6 +1,7 @@
-// The port: configuration, worker threads, the per-worker mailboxes and
-// timers, the id tables, stats and shutdown. Connection behaviour lives in
-// conn.cpp; the C shim (api.cpp) only checks arguments and calls in here.
+// The port: configuration, worker threads with their mailboxes, timers and
+// stats, the id tables (connections, listeners), the callbacks and
+// shutdown. A connection's behaviour is in connection*.cpp, a listener's in
+// listener.cpp; the C shim (api.cpp) only checks arguments and calls in here.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -12,122 +13,156 @@
 #include <vector>
 
 #include "backend/backend.hpp"
-#include "conn.hpp"
+#include "conn_table.hpp"
+#include "connection.hpp"
+#include "iocpnet/iocpnet.h"
 
 struct iocpnet_port {}; // the public handle type; Port derives from it
 
 namespace iocpnet {
 
 struct Listener {
+    enum class St : uint8_t { queued, accepting, cancelling, done }; // owner only
     uint64_t id = 0;
     BSock *sock = nullptr;
     ConnOpts opts;
     uint16_t port = 0;
-    bool closing = false;
+    St st = St::queued;
+    std::atomic<bool> closing{false}; // unlisten or destroy: accept nothing more
+    std::atomic<uint32_t> tasks{0};   // queued tasks naming this listener
 };
 
-// Callbacks are swapped by pointer; old sets stay alive until destroy so a
-// worker that loaded one can finish with it.
+struct Task {
+    enum Kind : uint8_t { start, drive, notify_close, connect, post, listen, unlisten } kind;
+    Conn *conn;        // start, drive, notify_close, connect (one reference held)
+    uint64_t id;       // the connection's id the task was made for
+    Listener *lst;     // listen, unlisten (counted in lst->tasks)
+    void(IOCPNET_CALL *fn)(void *);
+    void *arg;
+    Addr addr;         // connect
+};
+
 struct CallbackSet {
     iocpnet_callbacks cb;
     void *user;
 };
 
-struct Task {
-    enum Kind : uint8_t { start, pump, close_cb, post, connect, listen, unlisten } kind;
-    Conn *conn;          // start, pump, close_cb, connect
-    uint64_t id;         // the conn / listener id the task was made for
-    Listener *lst;       // listen, unlisten
-    void(IOCPNET_CALL *fn)(void *);
-    void *arg;
-    Addr addr;           // connect
+// Counters a worker alone writes (relaxed stores, no read-modify-write
+// shared between threads); get_stats sums them.
+struct alignas(64) WorkerStats {
+    std::atomic<uint64_t> accepted{0}, connected{0}, closed{0}, rx{0}, tx{0};
+    std::atomic<int64_t> queued{0}; // send queue bytes of this worker's connections (any thread adds)
+    static void add(std::atomic<uint64_t> &c, uint64_t n) { c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+};
+
+struct TimerEntry {
+    int64_t at;
+    Conn *conn;
+    uint64_t id; // the incarnation that armed it
+    bool operator<(const TimerEntry &o) const { return at > o.at; } // min-heap
 };
 
 struct Worker {
     std::thread thread;
-    std::mutex mu;                      // tasks and timers
+    std::mutex mu;                  // tasks, closed
     std::vector<Task> tasks;
-    std::vector<std::pair<int64_t, Conn *>> timers; // min-heap on the deadline
+    bool closed = false;            // the final drain ran: nothing is accepted any more
+    // Owner thread only:
+    std::vector<TimerEntry> timers;
+    int64_t now = 0;                // loop time, refreshed after every wait
+    IoVec iov[64];                  // send gather scratch
+    CallbackSet cbs{};              // this worker's copy of the port's callbacks
+    uint64_t cbs_version = 0;
+    WorkerStats stats;
 };
 
-int64_t now_ms();
+struct WorkerTls {
+    const void *port = nullptr;
+    unsigned index = 0;
+};
+extern thread_local WorkerTls t_worker;
 
 struct Port : iocpnet_port {
     ~Port();
     int init(const iocpnet_config &cfg, const iocpnet_callbacks *cbs, void *user);
     int destroy();
 
-    // --- threads
-    bool on_worker() const;                     // the calling thread is one of ours
-    bool can_submit(const Conn *c) const;       // may touch c's socket from this thread
-    void push_task(unsigned w, const Task &t);  // to worker w's mailbox (+ wake)
-    void worker_main(unsigned w);
-    void run_tasks(unsigned w);
-    void run_timers(unsigned w);
-    void arm_timer(Conn *c, int64_t at);        // c->mu held
-    int next_timeout(unsigned w);
+    // --- workers (port.cpp)
+    bool on_worker() const { return t_worker.port == this; }
+    bool on_owner(unsigned w) const { return t_worker.port == this && t_worker.index == w; }
+    Worker &owner() { return *workers[t_worker.index]; } // the calling worker
+    bool push_task(unsigned w, const Task &t); // false: that worker has stopped
     unsigned pick_worker() { return unsigned(rr_.fetch_add(1, std::memory_order_relaxed) % nworkers); }
-    unsigned mailbox_of(unsigned w) const { return any_thread ? 0 : w; }
+    void worker_main(unsigned w);
+    void run_tasks(Worker &wk, std::vector<Task> &batch);
+    void run_timers(Worker &wk);
+    int next_timeout(Worker &wk) const;
+    void arm_timer(Conn *c, int64_t at); // owner only
+    int post(void(IOCPNET_CALL *fn)(void *), void *arg);
+    void stats(iocpnet_stats *s) const;
 
-    // --- callbacks
-    const CallbackSet *callbacks() const { return cbs_.load(std::memory_order_acquire); }
+    // --- callbacks: set from any thread, copied by each worker
     void set_callbacks(const iocpnet_callbacks *cbs, void *user);
+    const CallbackSet &callbacks(); // on a worker
 
-    // --- listeners
+    // --- listeners (listener.cpp)
     int listen(const char *host, uint16_t tcp_port, const ConnOpts &o, uint64_t *out);
     int unlisten(uint64_t id);
     int listener_port(uint64_t id, uint16_t *out);
+    void listener_task(const Task &t);
     void on_accept_completion(const Completion &c);
+    void listener_maybe_free(Listener *l);
 
-    // --- connections (conn.cpp)
-    // The connection locked, or NULL (the caller unlocks): visible ones only,
-    // or with until_dead also those closing whose on_close has not returned.
-    Conn *lookup(uint64_t id, bool until_dead = false);
+    // --- connections (connection.cpp, connection_io.cpp)
     int connect(const char *host, uint16_t tcp_port, const ConnOpts &o, uint64_t *out);
     int send(uint64_t id, const void *data, size_t len);
     int send_many(const uint64_t *ids, size_t count, const void *data, size_t len, int *results, size_t *queued);
     int close(uint64_t id, int mode);
-    void begin_close(Conn *c, int reason, bool abort); // c->mu held
-    void pump(Conn *c, std::unique_lock<std::mutex> &lk); // c->mu held; submits what is due
-    void kick(Conn *c, std::unique_lock<std::mutex> &lk); // pump now or via the owner's mailbox
-    void unref(Conn *c, std::unique_lock<std::mutex> &lk); // pending--, tears down when done
+    int set_user(uint64_t id, void *user);
+    int get_user(uint64_t id, void **out);
+    int address(uint64_t id, bool peer, char *buf, size_t len);
+    // With c->mu held: the close decision (life and the wire request). True
+    // when the owner must drive the connection.
+    bool close_locked(Conn *c, int reason, bool abort);
+    void request_drive(Conn *c, std::unique_lock<std::mutex> &lk); // c->mu held
+    void queue_task(Conn *c, Task::Kind k); // c->mu held: a task for c's owner, one reference
+    int queue_payload(Conn *c, const void *data, size_t len, SharedPayload *sp); // c->mu held
+    void drive(Conn *c);   // owner: does what the state calls for, then drops nothing
+    void unref(Conn *c);   // owner: drops one reference, releases the slot at the end
+    void uncount_conn(); // live_conns--, waking destroy at the last one
+    void conn_task(const Task &t);
     void on_completion(const Completion &c);
-    void on_conn_timer(Conn *c);
-    void start_conn(Conn *c, uint64_t id);
-    void start_connect(Conn *c, uint64_t id, const Addr &a);
-    void deliver_close(Conn *c, uint64_t id);
+    void on_recv(Conn *c, const Completion &cp);
+    void on_send(Conn *c, const Completion &cp);
+    void on_connect(Conn *c, const Completion &cp);
+    void on_timer(Conn *c);
+    void start(Conn *c);
+    void submit_connect(Conn *c, const Addr &a);
+    void notify_close(Conn *c);
+    void arm_recv(Conn *c);
 
     // --- state
     std::unique_ptr<Backend> be;
-    bool any_thread = false;
     unsigned nworkers = 0;
     std::vector<std::unique_ptr<Worker>> workers;
     uint64_t max_queue = 4u << 20;
     uint32_t max_conns = 0;
     ConnOpts defaults;
     ConnTable conns;
-    std::atomic<bool> stopping{false}, stop_workers{false};
-
-    std::mutex lst_mu;
-    std::map<uint64_t, Listener *> listeners;
-    uint64_t next_listener = 1;
-    std::condition_variable drained;  // destroy waits on it (with lst_mu)
+    std::atomic<bool> stopping{false};
+    std::atomic<bool> stop_workers{false};
     std::atomic<uint32_t> live_conns{0}, live_listeners{0};
 
-    std::atomic<const CallbackSet *> cbs_{nullptr};
+    std::mutex lst_mu; // listeners, next_listener, stopping's transition; destroy waits on `drained` with it
+    std::map<uint64_t, Listener *> listeners;
+    uint64_t next_listener = 1;
+    std::condition_variable drained;
+
     std::mutex cbs_mu;
-    std::vector<std::unique_ptr<CallbackSet>> cb_history;
+    CallbackSet cbs_;                       // the current set (cbs_mu)
+    std::atomic<uint64_t> cbs_version_{1};
 
     std::atomic<uint64_t> rr_{0};
-    std::atomic<uint64_t> n_accepted{0}, n_connected{0}, n_closed{0}, rx_bytes{0}, tx_bytes{0};
-    std::atomic<int64_t> queued_bytes{0};
 };
-
-// The worker the calling thread is, for one port (NULL elsewhere).
-struct WorkerTls {
-    Port *port = nullptr;
-    unsigned index = 0;
-};
-extern thread_local WorkerTls t_worker;
 
 } // namespace iocpnet

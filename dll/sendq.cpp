@@ -6,7 +6,18 @@
 
 namespace iocpnet {
 
-static constexpr size_t kBlock = 16 * 1024;
+static constexpr size_t kBlockMin = 64, kBlockMax = 16 * 1024;
+
+// A copy block (sp == NULL, `cap` bytes follow the header) or a shared
+// payload framed as head + payload + tail; off/end count the segment's
+// logical bytes.
+struct SendQueue::Seg {
+    Seg *next;
+    SharedPayload *sp;
+    size_t off, end, cap;
+    Frame f;
+    uint8_t *own() { return reinterpret_cast<uint8_t *>(this + 1); }
+};
 
 SharedPayload *SharedPayload::create(const void *p, size_t len, uint32_t refs) {
     void *mem = malloc(sizeof(SharedPayload) + (len ? len : 1));
@@ -26,67 +37,109 @@ void SharedPayload::unref() {
 }
 
 bool SendQueue::append_copy(const void *p, size_t len) {
-    if (!len) return true;
     auto *src = static_cast<const uint8_t *>(p);
-    if (!segs_.empty()) { // fill the tail block; its sent bytes never move
-        Seg &t = segs_.back();
-        if (t.own && t.end < t.cap) {
-            size_t take = t.cap - t.end < len ? t.cap - t.end : len;
-            memcpy(t.own + t.end, src, take);
-            t.end += take, bytes_ += take, src += take, len -= take;
-            if (!len) return true;
-        }
+    Seg *t = tail_;
+    if (t && !t->sp && t->end < t->cap) { // fill the tail block; its sent bytes never move
+        size_t take = t->cap - t->end < len ? t->cap - t->end : len;
+        memcpy(t->own() + t->end, src, take);
+        t->end += take, bytes_ += take, src += take, len -= take;
     }
-    size_t cap = len > kBlock ? len : kBlock;
-    auto *blk = static_cast<uint8_t *>(malloc(cap));
-    if (!blk) return false;
-    memcpy(blk, src, len);
-    segs_.push_back(Seg{blk, nullptr, 0, len, cap});
+    if (!len) return true;
+    // Double while copies follow each other; start small after a shared segment.
+    size_t cap = t && !t->sp ? t->cap * 2 : kBlockMin;
+    if (cap > kBlockMax) cap = kBlockMax;
+    if (cap < len) cap = len;
+    auto *s = static_cast<Seg *>(malloc(sizeof(Seg) + cap));
+    if (!s) return false;
+    *s = Seg{nullptr, nullptr, 0, len, cap, Frame{}};
+    memcpy(s->own(), src, len);
+    if (tail_) tail_->next = s;
+    else head_ = s;
+    tail_ = s;
     bytes_ += len;
     return true;
 }
 
-bool SendQueue::append_shared(SharedPayload *sp) {
-    if (sp->len == 0) {
-        sp->unref();
+bool SendQueue::append(const Frame &f, const void *data, size_t len, SharedPayload *sp) {
+    if (sp && len >= kShareMin) {
+        auto *s = static_cast<Seg *>(malloc(sizeof(Seg)));
+        if (!s) return false;
+        sp->ref();
+        *s = Seg{nullptr, sp, 0, f.total(len), 0, f};
+        if (tail_) tail_->next = s;
+        else head_ = s;
+        tail_ = s;
+        bytes_ += s->end;
         return true;
     }
-    segs_.push_back(Seg{nullptr, sp, 0, sp->len, sp->len});
-    bytes_ += sp->len;
+    // All or nothing: remember the tail so a failure can be rolled back.
+    Seg *old_tail = tail_;
+    size_t old_end = tail_ ? tail_->end : 0, old_bytes = bytes_;
+    static const uint8_t nl = '\n';
+    if ((f.head_len && !append_copy(f.head, f.head_len)) || (len && !append_copy(data, len)) ||
+        (f.tail_len && !append_copy(&nl, 1))) {
+        Seg *s = old_tail ? old_tail->next : head_;
+        while (s) {
+            Seg *n = s->next;
+            free(s);
+            s = n;
+        }
+        if (old_tail) old_tail->next = nullptr, old_tail->end = old_end;
+        else head_ = nullptr;
+        tail_ = old_tail;
+        bytes_ = old_bytes;
+        return false;
+    }
     return true;
 }
 
 unsigned SendQueue::gather(IoVec *iov, unsigned max) const {
     unsigned n = 0;
-    for (auto it = segs_.begin(); it != segs_.end() && n < max; ++it) {
-        const uint8_t *base = it->own ? it->own : it->sp->data();
-        if (it->end > it->off) iov[n++] = IoVec{base + it->off, it->end - it->off};
+    for (Seg *s = head_; s && n < max; s = s->next) {
+        if (!s->sp) {
+            if (s->end > s->off) iov[n++] = IoVec{s->own() + s->off, s->end - s->off};
+            continue;
+        }
+        // head, payload, tail: emit the parts not yet sent
+        size_t off = s->off, h = s->f.head_len, p = s->sp->len;
+        if (off < h) iov[n++] = IoVec{s->f.head + off, h - off};
+        if (n < max && off < h + p) {
+            size_t from = off > h ? off - h : 0;
+            iov[n++] = IoVec{s->sp->data() + from, p - from};
+        }
+        if (n < max && s->f.tail_len && off < s->end) {
+            static const uint8_t nl = '\n';
+            iov[n++] = IoVec{&nl, 1};
+        }
     }
     return n;
 }
 
 void SendQueue::consume(size_t n) {
     bytes_ -= n;
-    while (n && !segs_.empty()) {
-        Seg &s = segs_.front();
-        size_t have = s.end - s.off;
+    while (n && head_) {
+        Seg *s = head_;
+        size_t have = s->end - s->off;
         if (n < have) {
-            s.off += n;
+            s->off += n;
             return;
         }
         n -= have;
-        if (s.own) free(s.own);
-        else s.sp->unref();
-        segs_.pop_front();
+        head_ = s->next;
+        if (!head_) tail_ = nullptr;
+        if (s->sp) s->sp->unref();
+        free(s);
     }
 }
 
 void SendQueue::clear() {
-    for (Seg &s : segs_) {
-        if (s.own) free(s.own);
-        else s.sp->unref();
+    while (head_) {
+        Seg *s = head_;
+        head_ = s->next;
+        if (s->sp) s->sp->unref();
+        free(s);
     }
-    segs_.clear();
+    tail_ = nullptr;
     bytes_ = 0;
 }
 

@@ -1,11 +1,15 @@
-// A connection's send queue: segments of its own copied bytes (coalesced
-// into fixed-capacity blocks, so bytes already handed to the kernel never
-// move) and of shared, reference-counted broadcast payloads.
+// A connection's send queue: a singly linked list of segments that never
+// move while the kernel reads them. A segment is either a block of copied
+// bytes (its capacity grows geometrically while copies follow each other,
+// and starts small after a shared segment, so its real memory stays within
+// 2x what it accounts plus one block), or a shared, reference-counted
+// payload of a send_many with its framing bytes (a length header, a line
+// end) inline in the segment: framing never costs a block of its own.
+// An empty queue holds no memory.
 #pragma once
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 
 #include "backend/backend.hpp"
 
@@ -18,11 +22,24 @@ struct SharedPayload {
     size_t len;
     uint8_t *data() { return reinterpret_cast<uint8_t *>(this + 1); }
     static SharedPayload *create(const void *p, size_t len, uint32_t refs); // NULL on no memory
+    void ref() { refs.fetch_add(1, std::memory_order_relaxed); }
     void unref();
+};
+
+// The bytes a framing adds around one payload (at most 4 before, 1 after).
+struct Frame {
+    uint8_t head[4] = {};
+    uint8_t head_len = 0;
+    uint8_t tail_len = 0; // 1: a '\n' follows the payload
+    size_t total(size_t payload) const { return head_len + payload + tail_len; }
 };
 
 class SendQueue {
   public:
+    // Payloads below this are copied even by send_many: a copy is cheaper
+    // than a segment and a reference, and keeps memory close to accounting.
+    static constexpr size_t kShareMin = 256;
+
     SendQueue() = default;
     SendQueue(const SendQueue &) = delete;
     SendQueue &operator=(const SendQueue &) = delete;
@@ -30,20 +47,19 @@ class SendQueue {
 
     size_t bytes() const { return bytes_; }
     bool empty() const { return bytes_ == 0; }
-    bool append_copy(const void *p, size_t len);      // false on no memory
-    bool append_shared(SharedPayload *sp);            // takes one reference
+    // Queues f.head, the payload and f's tail; all or nothing. sp (may be
+    // NULL) is the payload shared with other queues: it is referenced, not
+    // copied, when it is large enough. False on no memory (nothing queued).
+    bool append(const Frame &f, const void *data, size_t len, SharedPayload *sp);
     // Fills iov with the queue's front; returns the count (0 when empty).
     unsigned gather(IoVec *iov, unsigned max) const;
-    void consume(size_t n);                           // n bytes were sent
+    void consume(size_t n); // n bytes of the front were sent
     void clear();
 
   private:
-    struct Seg {
-        uint8_t *own;        // a block of ours (cap bytes), or NULL
-        SharedPayload *sp;   // or a shared payload
-        size_t off, end, cap;
-    };
-    std::deque<Seg> segs_;
+    struct Seg;
+    bool append_copy(const void *p, size_t len);
+    Seg *head_ = nullptr, *tail_ = nullptr;
     size_t bytes_ = 0;
 };
 

@@ -1,0 +1,323 @@
+// A connection's requests from any thread (connect, send, close, user data,
+// addresses) and the owner's side of its state machine: tasks, drive and
+// release. See connection.hpp for the states and the transition table.
+#include <cstring>
+
+#include "errors.hpp"
+#include "port.hpp"
+
+namespace iocpnet {
+
+static constexpr int64_t kCloseDeadlineMs = 5000; // bound on a graceful close's flush + linger
+
+namespace {
+// The connection an id names, locked, if it is in a state that answers:
+// visible ones for requests, also the closing ones for queries.
+class ConnRef {
+  public:
+    ConnRef(ConnTable &t, uint64_t id, bool query) {
+        Conn *c = t.slot_of(id);
+        if (!c) return;
+        lk = std::unique_lock<std::mutex>(c->mu);
+        if (c->id.load(std::memory_order_relaxed) == id && (query ? c->answers_queries() : c->visible())) conn = c;
+        else lk.unlock();
+    }
+    explicit operator bool() const { return conn != nullptr; }
+    Conn *operator->() const { return conn; }
+    Conn *conn = nullptr;
+    std::unique_lock<std::mutex> lk;
+};
+
+int not_found(uint64_t id) { return fail(IOCPNET_E_NOT_FOUND, "no open connection %llu", (unsigned long long)id); }
+} // namespace
+
+// ------------------------------------------------------------ any thread
+
+bool Port::close_locked(Conn *c, int reason, bool abort) {
+    Life l = c->life.load(std::memory_order_relaxed);
+    switch (l) {
+    case Life::connecting: // on_connect(reason) comes from the connect's completion
+        c->life.store(Life::connect_failing, std::memory_order_relaxed);
+        c->reason = reason;
+        c->wire = Wire::cutting;
+        return true;
+    case Life::accepted: // the user never heard of it: no callback at all
+        c->life.store(Life::closed, std::memory_order_relaxed);
+        c->wire = Wire::cutting;
+        net_set_abortive(c->sock->fd);
+        return true;
+    case Life::open:
+        c->life.store(Life::closing, std::memory_order_relaxed);
+        c->reason = reason;
+        c->wire = abort ? Wire::cutting : Wire::flushing;
+        c->deadline = 0;
+        if (abort) net_set_abortive(c->sock->fd);
+        queue_task(c, Task::notify_close); // on_close never nests in another callback
+        return true;
+    case Life::connect_failing:
+    case Life::closing:
+    case Life::closed: // already closing: an abort (destroy) cuts a flush or linger short
+        if (abort && (c->wire == Wire::flushing || c->wire == Wire::lingering)) {
+            c->wire = Wire::cutting;
+            return true;
+        }
+        return false;
+    case Life::free: break;
+    }
+    return false;
+}
+
+void Port::queue_task(Conn *c, Task::Kind k) {
+    Task t{};
+    t.kind = k;
+    t.conn = c;
+    t.id = c->id.load(std::memory_order_relaxed);
+    c->refs++;
+    // Cannot fail: workers stop accepting tasks only after every connection is gone.
+    push_task(c->worker, t);
+}
+
+void Port::request_drive(Conn *c, std::unique_lock<std::mutex> &lk) {
+    if (on_owner(c->worker)) {
+        lk.unlock(); // only the owner releases a connection: c stays valid
+        drive(c);
+        lk.lock();
+    } else if (!c->drive_queued) {
+        c->drive_queued = true;
+        queue_task(c, Task::drive);
+    }
+}
+
+int Port::connect(const char *host, uint16_t tcp_port, const ConnOpts &o, uint64_t *out) {
+    if (stopping.load()) return fail(IOCPNET_E_SHUTTING_DOWN, "the port is being destroyed");
+    Addr a;
+    int rc = net_resolve(host, tcp_port, false, &a);
+    if (rc != IOCPNET_OK) return rc;
+    // Counted before the second `stopping` check, so destroy either sees this
+    // connection (and sweeps it) or the connect fails.
+    uint32_t live = live_conns.fetch_add(1) + 1;
+    auto uncount = [&](int code, const char *what) {
+        uncount_conn();
+        return fail(code, "%s", what);
+    };
+    if (stopping.load()) return uncount(IOCPNET_E_SHUTTING_DOWN, "the port is being destroyed");
+    if (max_conns && live > max_conns) return uncount(IOCPNET_E_LIMIT, "max_connections reached");
+    BSock *s = nullptr;
+    rc = be->open_stream(a, &s);
+    if (rc != IOCPNET_OK) return uncount(rc, last_error());
+    Conn *c = conns.alloc();
+    if (!c) {
+        be->release(s);
+        return uncount(IOCPNET_E_NO_MEMORY, "no memory for a new connection");
+    }
+    std::unique_lock<std::mutex> lk(c->mu);
+    uint64_t id = id_layout::make(c->slot, ++c->gen);
+    c->id.store(id, std::memory_order_release);
+    c->life.store(Life::connecting, std::memory_order_relaxed);
+    c->sock = s;
+    c->worker = uint16_t(pick_worker());
+    s->worker = c->worker;
+    s->ctx = c;
+    c->opts = o;
+    c->pipe.reset(o.framing, o.max_message);
+    net_addr_from(a, &c->peer);
+    net_set_nodelay(s->fd, o.nodelay);
+    if (o.keepalive_s) net_set_keepalive(s->fd, o.keepalive_s);
+    Task t{};
+    t.kind = Task::connect;
+    t.conn = c;
+    t.id = id;
+    t.addr = a;
+    c->refs++;
+    push_task(c->worker, t);
+    *out = id;
+    return IOCPNET_OK;
+}
+
+int Port::queue_payload(Conn *c, const void *data, size_t len, SharedPayload *sp) {
+    Frame f;
+    int rc = c->pipe.frame(data, len, &f);
+    if (rc != IOCPNET_OK) return rc;
+    size_t total = f.total(len);
+    if (total > max_queue) return fail(IOCPNET_E_LIMIT, "%zu bytes exceed max_send_queue_bytes", total);
+    if (c->q.bytes() + total > max_queue) {
+        c->want_drain = true;
+        return fail(IOCPNET_E_WOULD_BLOCK, "send queue full (%zu bytes queued)", c->q.bytes());
+    }
+    if (!c->pipe.send(f, data, len, sp, c->q)) {
+        if (close_locked(c, IOCPNET_E_NO_MEMORY, true) && !c->drive_queued) { // a half-queued frame would corrupt the stream
+            c->drive_queued = true;
+            queue_task(c, Task::drive);
+        }
+        return fail(IOCPNET_E_NO_MEMORY, "no memory to queue %zu bytes", total);
+    }
+    workers[c->worker]->stats.queued.fetch_add(int64_t(total), std::memory_order_relaxed);
+    return IOCPNET_OK;
+}
+
+int Port::send(uint64_t id, const void *data, size_t len) {
+    ConnRef r(conns, id, false);
+    if (!r) return not_found(id);
+    int rc = queue_payload(r.conn, data, len, nullptr);
+    if (rc == IOCPNET_OK && !(r->ops & kOpSend)) request_drive(r.conn, r.lk);
+    return rc;
+}
+
+int Port::send_many(const uint64_t *ids, size_t count, const void *data, size_t len, int *results, size_t *queued) {
+    size_t ok = 0;
+    SharedPayload *sp = nullptr;
+    if (len >= SendQueue::kShareMin && count > 1) {
+        sp = SharedPayload::create(data, len, 1); // our own reference, dropped below
+        if (!sp) return fail(IOCPNET_E_NO_MEMORY, "no memory for a %zu-byte payload", len);
+    }
+    for (size_t i = 0; i < count; ++i) {
+        int rc = IOCPNET_E_NOT_FOUND;
+        ConnRef r(conns, ids[i], false);
+        if (r) {
+            rc = queue_payload(r.conn, sp ? sp->data() : data, len, sp);
+            if (rc == IOCPNET_OK) {
+                ++ok;
+                if (!(r->ops & kOpSend)) request_drive(r.conn, r.lk);
+            }
+        }
+        if (results) results[i] = rc;
+    }
+    if (sp) sp->unref();
+    if (queued) *queued = ok;
+    return IOCPNET_OK;
+}
+
+int Port::close(uint64_t id, int mode) {
+    ConnRef r(conns, id, false);
+    if (!r) return not_found(id);
+    bool connecting = r->life.load(std::memory_order_relaxed) == Life::connecting;
+    if (close_locked(r.conn, connecting ? IOCPNET_E_SHUTTING_DOWN : IOCPNET_OK, mode == IOCPNET_CLOSE_ABORT))
+        request_drive(r.conn, r.lk);
+    return IOCPNET_OK;
+}
+
+int Port::set_user(uint64_t id, void *user) {
+    ConnRef r(conns, id, false);
+    if (!r) return not_found(id);
+    r->user = user;
+    return IOCPNET_OK;
+}
+
+int Port::get_user(uint64_t id, void **out) {
+    ConnRef r(conns, id, true);
+    if (!r) return not_found(id);
+    *out = r->user;
+    return IOCPNET_OK;
+}
+
+int Port::address(uint64_t id, bool peer, char *buf, size_t len) {
+    NetAddr a;
+    {
+        ConnRef r(conns, id, true);
+        if (!r) return not_found(id);
+        Life l = r->life.load(std::memory_order_relaxed);
+        if (l == Life::connecting || l == Life::connect_failing)
+            return fail(IOCPNET_E_SYSTEM, "not connected yet");
+        a = peer ? r->peer : r->local;
+    }
+    if (!a.family) return fail(IOCPNET_E_SYSTEM, "the %s address is not known", peer ? "peer's" : "local");
+    return net_format(a, buf, len);
+}
+
+void Port::uncount_conn() {
+    if (live_conns.fetch_sub(1) == 1 && stopping.load()) {
+        std::lock_guard<std::mutex> lk(lst_mu);
+        drained.notify_all();
+    }
+}
+
+// ------------------------------------------------------------------ owner
+
+void Port::conn_task(const Task &t) {
+    Conn *c = t.conn; // the task's reference keeps this incarnation in the slot
+    switch (t.kind) {
+    case Task::start: start(c); break;
+    case Task::connect: submit_connect(c, t.addr); break;
+    case Task::notify_close: notify_close(c); break;
+    case Task::drive: {
+        {
+            std::lock_guard<std::mutex> lk(c->mu);
+            c->drive_queued = false;
+        }
+        drive(c);
+        break;
+    }
+    default: break;
+    }
+    unref(c);
+}
+
+// Does on the socket what the state calls for: submit the queue's front,
+// shut the write side once a graceful close has flushed, cancel on a cut.
+void Port::drive(Conn *c) {
+    Worker &wk = owner();
+    unsigned n = 0;
+    bool shut = false, cancel = false;
+    int64_t close_at = 0;
+    {
+        std::lock_guard<std::mutex> lk(c->mu);
+        Life l = c->life.load(std::memory_order_relaxed);
+        // A connection that never reached open has an empty queue and a cut wire.
+        bool connected = l == Life::open || l == Life::closing || l == Life::closed;
+        if ((c->wire == Wire::live || c->wire == Wire::flushing) && connected && !(c->ops & kOpSend) && !c->q.empty()) {
+            n = c->q.gather(wk.iov, 64);
+            c->ops |= kOpSend;
+            c->refs++;
+        }
+        if (c->wire == Wire::flushing && !(c->ops & kOpSend)) {
+            shut = connected;
+            c->wire = (c->ops & kOpRecv) ? Wire::lingering : Wire::done;
+        }
+        if (c->wire == Wire::lingering && !(c->ops & kOpRecv)) c->wire = Wire::done;
+        if (c->wire == Wire::cutting) {
+            cancel = c->ops != 0;
+            c->wire = Wire::done;
+        }
+        if (c->wire == Wire::flushing || c->wire == Wire::lingering) {
+            if (!c->deadline) c->deadline = wk.now + kCloseDeadlineMs;
+            close_at = c->deadline;
+        }
+    }
+    if (n) be->send(c->sock, wk.iov, n);
+    if (shut) net_shutdown_write(c->sock->fd); // keep reading until the peer's EOF, so our close is not a reset
+    if (cancel) be->cancel(c->sock);
+    if (close_at) arm_timer(c, close_at);
+}
+
+void Port::unref(Conn *c) {
+    uint64_t id;
+    int reason;
+    {
+        std::lock_guard<std::mutex> lk(c->mu);
+        if (--c->refs != 0 || c->life.load(std::memory_order_relaxed) != Life::closed) return;
+        // Nothing refers to this incarnation any more: free the socket and the slot.
+        id = c->id.load(std::memory_order_relaxed);
+        reason = c->reason;
+        be->release(c->sock);
+        c->sock = nullptr;
+        workers[c->worker]->stats.queued.fetch_sub(int64_t(c->q.bytes()), std::memory_order_relaxed);
+        c->q.clear();
+        c->pipe.reset(IOCPNET_FRAMING_RAW, 0);
+        c->id.store(0, std::memory_order_release);
+        c->life.store(Life::free, std::memory_order_relaxed);
+        c->wire = Wire::live;
+        c->ops = 0;
+        c->drive_queued = c->want_drain = false;
+        c->reason = IOCPNET_OK;
+        c->user = nullptr;
+        c->listener = 0;
+        c->last_rx_ms = c->deadline = c->timer_at = 0;
+        c->peer = c->local = NetAddr{};
+    }
+    conns.release(c); // from here the slot may be another connection's
+    uncount_conn();
+    if (log_enabled(IOCPNET_LOG_DEBUG))
+        log(IOCPNET_LOG_DEBUG, "connection %llu closed: %s", (unsigned long long)id, iocpnet_err_name(reason));
+}
+
+} // namespace iocpnet

@@ -1,0 +1,102 @@
+// One connection: its life as an explicit state machine, its send queue and
+// byte pipeline, its timers. Behaviour is in connection.cpp (requests from
+// any thread, and the owner's drive loop) and connection_io.cpp (completions
+// and timers).
+//
+// Threads. Every connection has one owner worker. Only the owner touches its
+// socket, runs its callbacks and changes `wire`; other threads change `life`
+// (a close), the queue and the user pointer under `mu`, and hand the rest to
+// the owner through its mailbox (a drive task). No lock is held while a
+// callback runs, so a callback may call anything, on any connection.
+//
+// Life (what the user sees):
+//
+//   state        visible*  events and what they do
+//   free            -      alloc by connect          -> connecting
+//                          alloc by accept           -> accepted
+//   connecting     yes     connect done OK           -> open, on_connect(OK)
+//                          connect done error        -> closed, on_connect(err)
+//                          close / destroy / timeout -> connect_failing (reason), wire cut
+//   connect_failing no     connect done              -> closed, on_connect(reason)
+//   accepted       no      start task                -> open, on_accept
+//                          destroy                   -> closed (never told: no callback)
+//   open           yes     recv data                 -> on_data (per message)
+//                          queue fell to half        -> on_drain (after a WOULD_BLOCK)
+//                          close / destroy / EOF / error / idle timeout / framing error
+//                                                    -> closing (reason), on_close task queued
+//   closing        no      on_close task             -> closed, on_close(reason)
+//   closed         no      last reference dropped    -> free (socket released)
+//   * visible: send, close, set_user find it; get_user and the address calls
+//     also work in connect_failing and closing, and during the last callback.
+//
+// Wire (what the socket does; owner only, except the request to cut):
+//   live -> flushing (graceful: send what is queued) -> lingering (write side
+//   shut; read and discard until the peer's EOF) -> done; any of them ->
+//   cutting (abort, error, close deadline: cancel everything now) -> done.
+//
+// Incarnations. A slot is reused under a new id; every task and timer names
+// the id it was made for and is dropped when the slot's id differs. Each
+// operation in flight and each queued task holds a reference (`refs`); the
+// slot is released only once life is closed and refs is 0, so no completion
+// ever finds its memory reused.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+
+#include "backend/backend.hpp"
+#include "pipeline.hpp"
+#include "sendq.hpp"
+
+namespace iocpnet {
+
+// Options resolved for one connection (config + listener/connect options).
+struct ConnOpts {
+    uint32_t max_message = 1u << 20;
+    uint32_t idle_ms = 0, connect_ms = 0, keepalive_s = 0;
+    uint8_t framing = IOCPNET_FRAMING_RAW;
+    bool nodelay = true;
+};
+
+enum class Life : uint8_t { free, connecting, connect_failing, accepted, open, closing, closed };
+enum class Wire : uint8_t { live, flushing, lingering, cutting, done };
+
+// Operations in flight (owner only; each holds a reference).
+enum : uint8_t { kOpRecv = 1, kOpSend = 2, kOpConnect = 4 };
+
+struct Conn {
+    std::mutex mu;                       // life, wire (when others write it), q, user, the request bits
+    std::atomic<uint64_t> id{0};         // 0 = free; written under mu
+    std::atomic<Life> life{Life::free};  // written under mu; the owner reads it without
+    Wire wire = Wire::live;
+    uint8_t ops = 0;                     // kOp* in flight
+    bool drive_queued = false;           // a drive task waits in the owner's mailbox (mu)
+    bool want_drain = false;             // a send got WOULD_BLOCK (mu)
+    uint16_t worker = 0;
+    uint32_t slot = 0;
+    uint64_t gen = 0;                    // of the current or last id; the next uses gen + 1
+    int reason = IOCPNET_OK;             // of the close (mu)
+    uint32_t refs = 0;                   // operations in flight + queued tasks (mu)
+    BSock *sock = nullptr;
+    void *user = nullptr;
+    uint64_t listener = 0;
+    ConnOpts opts;
+    int64_t last_rx_ms = 0;              // the worker's loop time of the last receive
+    int64_t deadline = 0;                // connect or close deadline, by phase
+    int64_t timer_at = 0;                // earliest entry in the owner's timer heap; 0 = none
+    NetAddr peer, local;                 // known once connected; formatted on demand
+    SendQueue q;
+    Pipeline pipe;                       // owner only
+
+    bool visible() const {
+        Life l = life.load(std::memory_order_relaxed);
+        return l == Life::connecting || l == Life::open;
+    }
+    // connect_failing and closing: the user may still read user data and addresses
+    bool answers_queries() const {
+        Life l = life.load(std::memory_order_relaxed);
+        return l != Life::free && l != Life::accepted && l != Life::closed;
+    }
+};
+
+} // namespace iocpnet

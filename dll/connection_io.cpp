@@ -1,0 +1,236 @@
+// The owner's events of a connection: its start, the completions of its
+// operations, its timers and its close notification. The way from a socket
+// to a callback: backend completion -> here -> pipeline -> callback.
+#include "errors.hpp"
+#include "port.hpp"
+
+namespace iocpnet {
+
+void Port::arm_recv(Conn *c) {
+    {
+        std::lock_guard<std::mutex> lk(c->mu);
+        if (c->life.load(std::memory_order_relaxed) != Life::open || (c->ops & kOpRecv)) return;
+        c->ops |= kOpRecv;
+        c->refs++;
+    }
+    be->recv(c->sock);
+}
+
+// The start task of an accepted connection: on_accept, then reading.
+void Port::start(Conn *c) {
+    uint64_t id, lid;
+    bool started;
+    {
+        std::lock_guard<std::mutex> lk(c->mu);
+        started = c->life.load(std::memory_order_relaxed) == Life::accepted;
+        if (started) c->life.store(Life::open, std::memory_order_relaxed); // visible from here: on_accept may close it
+        id = c->id.load(std::memory_order_relaxed);
+        lid = c->listener;
+    }
+    if (!started) { // destroy got there first: no callback at all
+        drive(c);
+        return;
+    }
+    Worker &wk = owner();
+    c->last_rx_ms = wk.now;
+    if (c->opts.idle_ms) arm_timer(c, wk.now + c->opts.idle_ms);
+    const CallbackSet &cs = callbacks();
+    if (cs.cb.on_accept) cs.cb.on_accept(cs.user, this, lid, id);
+    arm_recv(c);
+    drive(c);
+}
+
+void Port::submit_connect(Conn *c, const Addr &a) {
+    {
+        std::lock_guard<std::mutex> lk(c->mu);
+        if (c->life.load(std::memory_order_relaxed) == Life::connecting) {
+            c->ops |= kOpConnect;
+            c->refs++;
+            if (c->opts.connect_ms) c->deadline = owner().now + c->opts.connect_ms;
+        }
+    }
+    if (c->ops & kOpConnect) {
+        if (c->deadline) arm_timer(c, c->deadline);
+        be->connect(c->sock, a);
+        return;
+    }
+    // Closed before the connect was submitted: it fails like a cancelled connect.
+    Completion cp{};
+    cp.op = Op::connect;
+    cp.done = true;
+    cp.res = IOCPNET_E_SHUTTING_DOWN;
+    on_connect(c, cp);
+}
+
+void Port::on_completion(const Completion &cp) {
+    Conn *c = static_cast<Conn *>(cp.ctx);
+    switch (cp.op) {
+    case Op::recv: on_recv(c, cp); return;
+    case Op::send: on_send(c, cp); return;
+    case Op::connect:
+        {
+            std::lock_guard<std::mutex> lk(c->mu);
+            c->ops &= uint8_t(~kOpConnect);
+        }
+        on_connect(c, cp);
+        unref(c);
+        return;
+    case Op::accept: return; // on_accept_completion
+    }
+}
+
+void Port::on_connect(Conn *c, const Completion &cp) {
+    int status = cp.res;
+    uint64_t id;
+    {
+        std::lock_guard<std::mutex> lk(c->mu);
+        Life l = c->life.load(std::memory_order_relaxed);
+        id = c->id.load(std::memory_order_relaxed);
+        if (l == Life::connect_failing) status = c->reason; // closed, timed out or destroyed meanwhile
+        if (status == IOCPNET_OK) {
+            c->life.store(Life::open, std::memory_order_relaxed);
+            c->deadline = 0;
+            net_sock_addr(c->sock->fd, false, &c->local);
+        } else {
+            c->life.store(Life::connect_failing, std::memory_order_relaxed);
+            c->reason = status;
+            c->wire = Wire::done;
+            workers[c->worker]->stats.queued.fetch_sub(int64_t(c->q.bytes()), std::memory_order_relaxed);
+            c->q.clear(); // never to be sent
+        }
+    }
+    Worker &wk = owner();
+    if (status == IOCPNET_OK) {
+        WorkerStats::add(wk.stats.connected, 1);
+        c->last_rx_ms = wk.now;
+        if (c->opts.idle_ms) arm_timer(c, wk.now + c->opts.idle_ms);
+    }
+    const CallbackSet &cs = callbacks();
+    if (cs.cb.on_connect) cs.cb.on_connect(cs.user, this, id, status);
+    if (status == IOCPNET_OK) {
+        arm_recv(c);
+    } else {
+        std::lock_guard<std::mutex> lk(c->mu);
+        c->life.store(Life::closed, std::memory_order_relaxed); // on_connect(error) was the last callback
+    }
+    drive(c);
+}
+
+void Port::on_recv(Conn *c, const Completion &cp) {
+    Worker &wk = owner();
+    if (cp.res > 0) {
+        WorkerStats::add(wk.stats.rx, uint64_t(cp.res));
+        c->last_rx_ms = wk.now;
+        int rc = IOCPNET_OK;
+        uint64_t id = c->id.load(std::memory_order_relaxed);
+        if (c->life.load(std::memory_order_relaxed) == Life::open) { // else: a linger discards what arrives
+            rc = c->pipe.recv(cp.data, size_t(cp.res), [&](const uint8_t *m, size_t n) {
+                if (c->life.load(std::memory_order_relaxed) != Life::open) return false; // a callback closed it
+                const CallbackSet &cs = callbacks();
+                if (cs.cb.on_data) cs.cb.on_data(cs.user, this, id, m, n);
+                return true;
+            });
+        }
+        be->recv_done(cp);
+        if (rc != IOCPNET_OK && c->life.load(std::memory_order_relaxed) == Life::open) {
+            // The peer broke the framing: one last chance to reply, then a graceful close.
+            log(IOCPNET_LOG_WARN, "connection %llu: %s", (unsigned long long)id, iocpnet_strerror(rc));
+            const CallbackSet &cs = callbacks();
+            if (cs.cb.on_framing_error) cs.cb.on_framing_error(cs.user, this, id, rc);
+            std::lock_guard<std::mutex> lk(c->mu);
+            close_locked(c, rc, false);
+        }
+        if (!cp.done) {
+            if (rc != IOCPNET_OK) drive(c);
+            return;
+        }
+    }
+    bool rearm = false;
+    {
+        std::lock_guard<std::mutex> lk(c->mu);
+        c->ops &= uint8_t(~kOpRecv);
+        if (cp.res == 0) close_locked(c, IOCPNET_E_PEER_CLOSED, false); // still flush what the user queued
+        else if (cp.res < 0) close_locked(c, cp.res, true);
+        else rearm = true; // the stream ended with data: read on
+    }
+    if (rearm) arm_recv(c);
+    drive(c);
+    unref(c);
+}
+
+void Port::on_send(Conn *c, const Completion &cp) {
+    Worker &wk = owner();
+    bool drain = false;
+    uint64_t id;
+    {
+        std::lock_guard<std::mutex> lk(c->mu);
+        c->ops &= uint8_t(~kOpSend);
+        id = c->id.load(std::memory_order_relaxed);
+        if (cp.res >= 0) {
+            c->q.consume(size_t(cp.res));
+            wk.stats.queued.fetch_sub(cp.res, std::memory_order_relaxed);
+        } else if (!close_locked(c, cp.res, true)) {
+            c->wire = Wire::cutting; // a graceful close's flush failed: stop
+        }
+        if (c->want_drain && c->life.load(std::memory_order_relaxed) == Life::open && c->q.bytes() <= max_queue / 2) {
+            c->want_drain = false;
+            drain = true;
+        }
+    }
+    if (cp.res > 0) WorkerStats::add(wk.stats.tx, uint64_t(cp.res));
+    drive(c); // the rest goes out before on_drain runs
+    if (drain && c->life.load(std::memory_order_relaxed) == Life::open) {
+        const CallbackSet &cs = callbacks();
+        if (cs.cb.on_drain) cs.cb.on_drain(cs.user, this, id);
+    }
+    unref(c);
+}
+
+void Port::on_timer(Conn *c) {
+    int64_t now = owner().now, next = 0;
+    {
+        std::lock_guard<std::mutex> lk(c->mu);
+        switch (c->life.load(std::memory_order_relaxed)) {
+        case Life::connecting:
+            if (c->deadline && now >= c->deadline) close_locked(c, IOCPNET_E_TIMEOUT, true);
+            else next = c->deadline;
+            break;
+        case Life::open:
+            if (c->opts.idle_ms && c->wire == Wire::live) {
+                int64_t due = c->last_rx_ms + c->opts.idle_ms;
+                if (now >= due) close_locked(c, IOCPNET_E_TIMEOUT, false);
+                else next = due;
+            }
+            break;
+        default: // a graceful close whose flush or linger takes too long is cut
+            if ((c->wire == Wire::flushing || c->wire == Wire::lingering) && c->deadline) {
+                if (now >= c->deadline) c->wire = Wire::cutting;
+                else next = c->deadline;
+            }
+            break;
+        }
+    }
+    drive(c);
+    if (next) arm_timer(c, next);
+}
+
+void Port::notify_close(Conn *c) {
+    uint64_t id;
+    int reason;
+    {
+        std::lock_guard<std::mutex> lk(c->mu);
+        if (c->life.load(std::memory_order_relaxed) != Life::closing) return;
+        id = c->id.load(std::memory_order_relaxed);
+        reason = c->reason;
+    }
+    const CallbackSet &cs = callbacks();
+    if (cs.cb.on_close) cs.cb.on_close(cs.user, this, id, reason);
+    {
+        std::lock_guard<std::mutex> lk(c->mu);
+        c->life.store(Life::closed, std::memory_order_relaxed); // get_user worked until here
+    }
+    WorkerStats::add(owner().stats.closed, 1);
+    drive(c);
+}
+
+} // namespace iocpnet
