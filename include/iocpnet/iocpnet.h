@@ -86,13 +86,15 @@ IOCPNET_API uint32_t IOCPNET_CALL iocpnet_version(void);
     XX(MESSAGE_TOO_LARGE, -16, "message larger than max_message_size")         \
     XX(UNREACHABLE, -17, "network or host unreachable")
 
+#define IOCPNET_XX_(name, value, msg) IOCPNET_E_##name = value,
+#define IOCPNET_COUNT_(name, value, msg) - 1
 enum {
     IOCPNET_OK = 0,
-#define IOCPNET_XX_(name, value, msg) IOCPNET_E_##name = value,
     IOCPNET_ERRNO_MAP(IOCPNET_XX_)
-#undef IOCPNET_XX_
-    IOCPNET_E_LAST_ = -18
+    IOCPNET_E_LAST_ = 0 IOCPNET_ERRNO_MAP(IOCPNET_COUNT_) - 1 /* one below the lowest code */
 };
+#undef IOCPNET_XX_
+#undef IOCPNET_COUNT_
 
 /* "connection refused" for IOCPNET_E_CONN_REFUSED; "unknown error" for a
  * value not in the table. The string is static. Never fails. */
@@ -139,7 +141,6 @@ typedef struct iocpnet_config {
     uint32_t backend;              /* iocpnet_backend; AUTO = best available */
     uint32_t max_connections;      /* 0 = unlimited; beyond it new accepts are closed at once */
     uint64_t max_send_queue_bytes; /* per connection; 0 = default (4 MiB) */
-    /* --- appended in 1.0 (issue: messages and timeouts) --- */
     uint32_t idle_timeout_ms;      /* 0 = off; close with IOCPNET_E_TIMEOUT after no bytes received for this long */
     uint32_t connect_timeout_ms;   /* 0 = off (the system's); on_connect(IOCPNET_E_TIMEOUT) after this long */
     uint32_t tcp_nodelay;          /* 1 (default) = TCP_NODELAY on; 0 = Nagle on */
@@ -180,7 +181,6 @@ typedef struct iocpnet_callbacks {
     /* the send queue fell to half of max_send_queue_bytes after a WOULD_BLOCK */
     void(IOCPNET_CALL *on_drain)(void *user, iocpnet_port *port, iocpnet_conn conn);
     void(IOCPNET_CALL *on_close)(void *user, iocpnet_port *port, iocpnet_conn conn, int reason);
-    /* --- appended in 1.0 (issue: messages) --- */
     /* The peer broke the framing (err: IOCPNET_E_MESSAGE_TOO_LARGE). The
      * connection is still open during this call, so a last reply may be sent;
      * then the engine stops reading, flushes the queue, closes gracefully and
@@ -211,9 +211,12 @@ IOCPNET_API int IOCPNET_CALL iocpnet_port_create(const iocpnet_config *cfg, cons
 
 /* Stops the listeners, closes every connection (on_close fires once for each,
  * reason IOCPNET_OK; a connection still connecting gets on_connect with
- * IOCPNET_E_SHUTTING_DOWN instead), drops unsent data, waits for every
- * operation in flight, joins the workers
+ * IOCPNET_E_SHUTTING_DOWN instead; one accepted but not yet announced by
+ * on_accept is closed without any callback), drops unsent data, waits for
+ * every operation in flight, runs every post it accepted, joins the workers
  * and frees the port. Callbacks still running on other threads finish first.
+ * Calls made on other threads while destroy runs get documented errors
+ * (SHUTTING_DOWN, NOT_FOUND); none may be made once it has returned.
  * Errors: INVALID_ARG (NULL), IN_CALLBACK (called from one of this port's
  * worker threads, e.g. inside its callback: the port is left intact). */
 IOCPNET_API int IOCPNET_CALL iocpnet_port_destroy(iocpnet_port *port);
@@ -320,9 +323,12 @@ IOCPNET_API int IOCPNET_CALL iocpnet_conn_get_user(iocpnet_port *port, iocpnet_c
 #define IOCPNET_ADDRSTRLEN 64
 
 /* The peer's / the local address as text: "127.0.0.1:9034", "[::1]:9034".
- * Writes a NUL-terminated string into buf. Like get_user, works until on_close
- * has returned. Errors: INVALID_ARG, NOT_FOUND,
- * LIMIT (buflen too small), SYSTEM (not connected yet). */
+ * Writes a NUL-terminated string into buf. Both are recorded when the
+ * connection is established (for an accepted one, the peer as accept
+ * reported it), so they stay available after a reset; like get_user they
+ * work until on_close has returned. Errors: INVALID_ARG, NOT_FOUND,
+ * LIMIT (buflen too small), SYSTEM (still connecting, or the system did not
+ * report the address). */
 IOCPNET_API int IOCPNET_CALL iocpnet_conn_peer_address(iocpnet_port *port, iocpnet_conn conn, char *buf,
                                                        size_t buflen);
 IOCPNET_API int IOCPNET_CALL iocpnet_conn_local_address(iocpnet_port *port, iocpnet_conn conn, char *buf,
@@ -336,8 +342,11 @@ typedef void(IOCPNET_CALL *iocpnet_log_fn)(void *user, uint32_t level, const cha
 
 /* Sets the process-wide log hook: messages at `level` or more severe go to
  * fn, from whatever thread logs them. fn NULL turns logging off (the
- * default: the library prints nothing by itself). Errors: INVALID_ARG
- * (level above IOCPNET_LOG_DEBUG). */
+ * default: the library prints nothing by itself). The hook runs without any
+ * lock of the library held, so it may call any iocpnet function, this one
+ * included; a message being delivered on another thread while this call
+ * runs may still reach the previous hook. Errors: INVALID_ARG (level above
+ * IOCPNET_LOG_DEBUG). */
 IOCPNET_API int IOCPNET_CALL iocpnet_set_log(uint32_t level, iocpnet_log_fn fn, void *user);
 
 #ifdef __cplusplus
