@@ -7,7 +7,8 @@
 // and names the first wrong byte and where the bytes found there came from.
 // (Regression hunt: in a fuzz run on io_uring a LINE-framed message of
 // 268,544 bytes arrived with a foreign run of bytes from byte 699 on.)
-// IOCPNET_STRESS_SECONDS (default 4) sets how long the senders run.
+// IOCPNET_STRESS_SECONDS (default 4) sets how long the senders run,
+// IOCPNET_STRESS_WORKERS the worker threads of both ports (for hunting).
 #include "support.hpp"
 
 #include <algorithm>
@@ -16,7 +17,8 @@ using namespace t;
 
 namespace {
 
-constexpr unsigned kThreads = 4;
+constexpr unsigned kThreads = 4;     // sending threads: ids 0..3
+constexpr unsigned kIds = 2 * kThreads; // ids 4..7: what thread id-4 posted (runs on a worker, order not promised)
 constexpr size_t kRec = 16;
 const char kHex[] = "0123456789abcdef";
 
@@ -84,11 +86,12 @@ std::string printable(const uint8_t *p, size_t n) {
 struct Stream {
     std::string name;
     bool target = false; // never closed: must get everything that was queued for it
-    bool any[kThreads] = {};
-    uint32_t last_seq[kThreads] = {};
-    std::vector<uint32_t> seqs[kThreads]; // messages of 16 bytes or more, in arrival order
-    uint64_t tiny[kThreads] = {};
+    bool any[kIds] = {};
+    uint32_t last_seq[kIds] = {};
+    std::vector<uint32_t> seqs[kIds]; // messages of 16 bytes or more, in arrival order
+    uint64_t tiny[kIds] = {};
     std::atomic<uint64_t> messages{0};
+    std::atomic<uint64_t> direct{0}; // messages of the sending threads themselves (ids below kThreads)
     uint64_t bytes = 0;
 };
 
@@ -110,17 +113,18 @@ struct Checker {
         if (n == 0) return error(s.name + ": an empty message (none was sent)");
         if (n < kRec) {
             unsigned tid = unsigned(m[0] - 'g');
-            if (m[0] < 'g' || tid >= kThreads) return error(s.name + ": short message \"" + printable(m, n) + "\"");
+            if (m[0] < 'g' || tid >= kIds) return error(s.name + ": short message \"" + printable(m, n) + "\"");
             for (size_t i = 1; i < n; i++)
                 if (m[i] != m[0])
                     return error(s.name + ": short message of " + std::to_string(n) + " bytes corrupted: \"" +
                                  printable(m, n) + "\"");
             s.tiny[tid]++;
+            if (tid < kThreads) s.direct++;
             return;
         }
         uint64_t tid, seq, len;
         if (!parse_hex(m, 1, &tid) || !parse_hex(m + 1, 6, &seq) || !parse_hex(m + 7, 8, &len) || m[15] != ';' ||
-            tid >= kThreads)
+            tid >= kIds)
             return error(s.name + ": message of " + std::to_string(n) + " bytes with a broken first record: \"" +
                          printable(m, std::min<size_t>(n, 64)) + "\"");
         std::string what = s.name + ": message thread " + std::to_string(tid) + " seq " + std::to_string(seq) +
@@ -138,11 +142,12 @@ struct Checker {
                          printable(m + from, std::min<size_t>(48, n - from)) + "\", expected \"" +
                          want.substr(from, std::min<size_t>(48, n - from)) + "\"");
         }
-        if (s.any[tid] && seq <= s.last_seq[tid])
+        if (tid < kThreads && s.any[tid] && seq <= s.last_seq[tid])
             error(what + " after seq " + std::to_string(s.last_seq[tid]) + ": out of order or repeated");
         s.any[tid] = true;
         s.last_seq[tid] = uint32_t(seq);
         if (s.target) s.seqs[tid].push_back(uint32_t(seq));
+        if (tid < kThreads) s.direct++;
     }
 };
 
@@ -174,6 +179,12 @@ struct RawParser {
     }
 };
 
+// IOCPNET_STRESS_WORKERS: worker threads of both ports (default: one per core).
+uint32_t stress_workers() {
+    const char *e = std::getenv("IOCPNET_STRESS_WORKERS");
+    return e ? uint32_t(std::atoi(e)) : 0;
+}
+
 double stress_seconds() {
     const char *e = std::getenv("IOCPNET_STRESS_SECONDS");
     double s = e ? std::atof(e) : 0;
@@ -194,7 +205,8 @@ TEST_CASE("framed messages stay whole and in order under concurrent send, send_m
     std::mutex streams_mu;
     std::map<iocpnet_conn, std::unique_ptr<Stream>> streams;
     iocpnet_listener l_line = 0, l_lp = 0, l_churn_line = 0, l_churn_lp = 0;
-    std::atomic<bool> listening{false};
+    std::atomic<iocpnet_port *> port_of_srv{nullptr};
+    std::atomic<uint64_t> echoed{0}, echo_dropped{0};
     srv.on_data = [&](iocpnet_port *, iocpnet_conn c, const uint8_t *d, size_t n) {
         Stream *s;
         {
@@ -212,8 +224,18 @@ TEST_CASE("framed messages stay whole and in order under concurrent send, send_m
             s = p.get();
         }
         chk.check(*s, d, n);
+        // a target also echoes every message back, from inside the callback
+        if (s->target) {
+            int rc = iocpnet_send(port_of_srv.load(), c, d, n);
+            if (rc == IOCPNET_OK) echoed++;
+            else if (rc == IOCPNET_E_WOULD_BLOCK || rc == IOCPNET_E_NOT_FOUND) echo_dropped++;
+            else chk.error(s->name + ": echo send -> " + rc_name(rc));
+        }
     };
-    Port sp(&srv);
+    iocpnet_config cfg = default_config();
+    cfg.worker_threads = stress_workers();
+    Port sp(&srv, &cfg);
+    port_of_srv = sp.get();
     iocpnet_conn_options o_line = default_options(), o_lp = default_options();
     o_line.framing = IOCPNET_FRAMING_LINE;
     o_lp.framing = IOCPNET_FRAMING_LENGTH_PREFIX;
@@ -230,7 +252,23 @@ TEST_CASE("framed messages stay whole and in order under concurrent send, send_m
     // ---- sending side
     Recorder cli;
     cli.keep_data = false;
-    Port cp(&cli);
+    cli.keep_data_events = false;
+    std::mutex echo_mu;
+    std::map<iocpnet_conn, std::unique_ptr<Stream>> echo_streams; // what the iocpnet targets echoed
+    cli.on_data = [&](iocpnet_port *, iocpnet_conn c, const uint8_t *d, size_t n) {
+        Stream *s;
+        {
+            std::lock_guard<std::mutex> lk(echo_mu);
+            auto &p = echo_streams[c];
+            if (!p) {
+                p.reset(new Stream);
+                p->name = "echo back to sending conn " + std::to_string(c);
+            }
+            s = p.get();
+        }
+        chk.check(*s, d, n);
+    };
+    Port cp(&cli, &cfg);
     // targets: 0 iocpnet LINE, 1 iocpnet LENGTH_PREFIX, 2 raw LINE, 3 raw LENGTH_PREFIX
     const size_t kTargets = 4;
     iocpnet_conn targets[kTargets] = {
@@ -297,6 +335,23 @@ TEST_CASE("framed messages stay whole and in order under concurrent send, send_m
     });
     JoinGuard jc{churner, [&] { stop = true; }};
 
+    // ---- posted sends: send_many from one of the sending port's workers
+    struct Posted {
+        iocpnet_port *port;
+        std::string msg;
+        std::vector<iocpnet_conn> to;
+        std::atomic<int> *pending;
+    };
+    std::atomic<int> posted_pending{0};
+    struct PostedRun {
+        static void IOCPNET_CALL run(void *arg) {
+            auto *p = static_cast<Posted *>(arg);
+            iocpnet_send_many(p->port, p->to.data(), p->to.size(), p->msg.data(), p->msg.size(), nullptr);
+            (*p->pending)--;
+            delete p;
+        }
+    };
+
     // ---- senders
     struct Sent {
         std::vector<uint32_t> seqs[kTargets];
@@ -326,8 +381,22 @@ TEST_CASE("framed messages stay whole and in order under concurrent send, send_m
                 if (len < kRec) me.tiny[target]++;
                 else me.seqs[target].push_back(seq);
             };
-            uint32_t how = rng() % 10;
-            if (how < 4) { // send to one target
+            uint32_t how = rng() % 11;
+            if (how == 10) { // posted: runs on a worker, as id tid + kThreads
+                if (posted_pending.load() > 64) continue;
+                auto *p = new Posted{cp.get(), make_message(tid + kThreads, seq, len), {}, &posted_pending};
+                {
+                    std::lock_guard<std::mutex> lk(churn_mu);
+                    p->to = churn;
+                }
+                p->to.insert(p->to.end(), targets, targets + kTargets);
+                posted_pending++;
+                if (iocpnet_post(cp, &PostedRun::run, p) != IOCPNET_OK) {
+                    posted_pending--;
+                    delete p;
+                    me.bad_rc = IOCPNET_E_SYSTEM;
+                }
+            } else if (how < 4) { // send to one target
                 size_t t = rng() % kTargets;
                 int rc = iocpnet_send(cp, targets[t], msg.data(), len);
                 me.send_calls++;
@@ -400,7 +469,7 @@ TEST_CASE("framed messages stay whole and in order under concurrent send, send_m
         for (auto &s : sent) expected_msgs[t] += s.seqs[t].size() + s.tiny[t];
     auto arrived = [&](size_t t) -> uint64_t {
         Stream *s = target_stream(t);
-        return s ? s->messages.load() : 0;
+        return s ? s->direct.load() : 0;
     };
     bool all = wait_until(
         [&] {
@@ -428,7 +497,8 @@ TEST_CASE("framed messages stay whole and in order under concurrent send, send_m
     }
     INFO(kThreads << " threads, " << kSeconds << " s: " << single << " send + " << many << " send_many calls, " << ok
                   << " messages queued to the targets (" << bytes / (1 << 20) << " MiB), " << wb
-                  << " WOULD_BLOCK; " << churn_closes << " churn closes; receivers checked " << chk.messages
+                  << " WOULD_BLOCK; " << churn_closes << " churn closes; " << echoed << " echoed back ("
+                  << echo_dropped << " not: queue full); receivers checked " << chk.messages
                   << " messages (" << chk.bytes / (1 << 20) << " MiB), " << chk.bad << " bad");
     {
         std::lock_guard<std::mutex> lk(chk.mu);
