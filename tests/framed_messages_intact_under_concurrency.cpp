@@ -8,7 +8,8 @@
 // (Regression hunt: in a fuzz run on io_uring a LINE-framed message of
 // 268,544 bytes arrived with a foreign run of bytes from byte 699 on.)
 // IOCPNET_STRESS_SECONDS (default 4) sets how long the senders run,
-// IOCPNET_STRESS_WORKERS the worker threads of both ports (for hunting).
+// IOCPNET_STRESS_WORKERS the worker threads of both ports and
+// IOCPNET_STRESS_IDLE_MS an idle timeout for the churn connections (for hunting).
 #include "support.hpp"
 
 #include <algorithm>
@@ -185,6 +186,13 @@ uint32_t stress_workers() {
     return e ? uint32_t(std::atoi(e)) : 0;
 }
 
+// IOCPNET_STRESS_IDLE_MS: an idle timeout for the churn connections (both
+// sides), so that timers close them too (default: none).
+uint32_t stress_idle_ms() {
+    const char *e = std::getenv("IOCPNET_STRESS_IDLE_MS");
+    return e ? uint32_t(std::atoi(e)) : 0;
+}
+
 double stress_seconds() {
     const char *e = std::getenv("IOCPNET_STRESS_SECONDS");
     double s = e ? std::atof(e) : 0;
@@ -242,8 +250,10 @@ TEST_CASE("framed messages stay whole and in order under concurrent send, send_m
     o_line.max_message_size = o_lp.max_message_size = 1u << 20;
     uint16_t p_line = listen_on(sp, &l_line, "127.0.0.1", &o_line);
     uint16_t p_lp = listen_on(sp, &l_lp, "127.0.0.1", &o_lp);
-    uint16_t p_churn_line = listen_on(sp, &l_churn_line, "127.0.0.1", &o_line);
-    uint16_t p_churn_lp = listen_on(sp, &l_churn_lp, "127.0.0.1", &o_lp);
+    iocpnet_conn_options oc_line = o_line, oc_lp = o_lp;
+    if (uint32_t idle = stress_idle_ms()) oc_line.idle_timeout_ms = oc_lp.idle_timeout_ms = idle;
+    uint16_t p_churn_line = listen_on(sp, &l_churn_line, "127.0.0.1", &oc_line);
+    uint16_t p_churn_lp = listen_on(sp, &l_churn_lp, "127.0.0.1", &oc_lp);
     raw::Socket raw_lis_line = raw::Socket::listen("127.0.0.1", 0);
     raw::Socket raw_lis_lp = raw::Socket::listen("127.0.0.1", 0);
     REQUIRE(raw_lis_line.valid());
@@ -308,7 +318,8 @@ TEST_CASE("framed messages stay whole and in order under concurrent send, send_m
     // ---- churn: connections that receive too, closed and replaced all the time
     std::mutex churn_mu;
     std::vector<iocpnet_conn> churn;
-    for (int i = 0; i < 6; i++) churn.push_back(connect_to(cp, i % 2 ? p_churn_lp : p_churn_line, "127.0.0.1", i % 2 ? &o_lp : &o_line));
+    for (int i = 0; i < 6; i++)
+        churn.push_back(connect_to(cp, i % 2 ? p_churn_lp : p_churn_line, "127.0.0.1", i % 2 ? &oc_lp : &oc_line));
     std::atomic<bool> stop{false};
     std::atomic<uint64_t> churn_closes{0};
     std::thread churner([&] {
@@ -326,7 +337,7 @@ TEST_CASE("framed messages stay whole and in order under concurrent send, send_m
             churn_closes++;
             iocpnet_conn fresh = 0;
             bool lp = rng() % 2;
-            if (iocpnet_connect_ex(cp, "127.0.0.1", lp ? p_churn_lp : p_churn_line, lp ? &o_lp : &o_line, &fresh) ==
+            if (iocpnet_connect_ex(cp, "127.0.0.1", lp ? p_churn_lp : p_churn_line, lp ? &oc_lp : &oc_line, &fresh) ==
                 IOCPNET_OK) {
                 std::lock_guard<std::mutex> lk(churn_mu);
                 churn[i] = fresh;
