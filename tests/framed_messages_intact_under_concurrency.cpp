@@ -9,7 +9,8 @@
 // 268,544 bytes arrived with a foreign run of bytes from byte 699 on.)
 // IOCPNET_STRESS_SECONDS (default 4) sets how long the senders run,
 // IOCPNET_STRESS_WORKERS the worker threads of both ports and
-// IOCPNET_STRESS_IDLE_MS an idle timeout for the churn connections (for hunting).
+// IOCPNET_STRESS_IDLE_MS an idle timeout for the churn connections,
+// IOCPNET_STRESS_SPIN_US slow receiving callbacks (for hunting).
 #include "support.hpp"
 
 #include <algorithm>
@@ -193,6 +194,13 @@ uint32_t stress_idle_ms() {
     return e ? uint32_t(std::atoi(e)) : 0;
 }
 
+// IOCPNET_STRESS_SPIN_US: the receiving port's callbacks take this long each,
+// so that received data piles up (io_uring: the provided buffers run out).
+int stress_spin_us() {
+    const char *e = std::getenv("IOCPNET_STRESS_SPIN_US");
+    return e ? std::atoi(e) : 0;
+}
+
 double stress_seconds() {
     const char *e = std::getenv("IOCPNET_STRESS_SECONDS");
     double s = e ? std::atof(e) : 0;
@@ -210,6 +218,7 @@ TEST_CASE("framed messages stay whole and in order under concurrent send, send_m
     Recorder srv;
     srv.keep_data = false;
     srv.keep_data_events = false;
+    srv.spin_us = stress_spin_us();
     std::mutex streams_mu;
     std::map<iocpnet_conn, std::unique_ptr<Stream>> streams;
     iocpnet_listener l_line = 0, l_lp = 0, l_churn_line = 0, l_churn_lp = 0;
