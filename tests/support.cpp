@@ -3,6 +3,14 @@
 
 #include <fstream>
 
+#ifdef _WIN32
+#  ifndef PSAPI_VERSION
+#    define PSAPI_VERSION 2 // GetProcessMemoryInfo = K32GetProcessMemoryInfo, in kernel32
+#  endif
+#  include <windows.h>
+#  include <psapi.h>
+#endif
+
 namespace t {
 
 long long rss_kib() {
@@ -12,6 +20,11 @@ long long rss_kib() {
     while (std::getline(f, line)) {
         if (line.compare(0, 6, "VmRSS:") == 0) return std::atoll(line.c_str() + 6);
     }
+#elif defined(_WIN32)
+    PROCESS_MEMORY_COUNTERS pmc;
+    memset(&pmc, 0, sizeof pmc);
+    pmc.cb = sizeof pmc;
+    if (K32GetProcessMemoryInfo(GetCurrentProcess(), &pmc, sizeof pmc)) return (long long)(pmc.WorkingSetSize / 1024);
 #endif
     return -1;
 }

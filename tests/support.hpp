@@ -441,12 +441,52 @@ class Port {
         if (rc == IOCPNET_OK) p_ = nullptr;
         return rc;
     }
+    // Destroys the port on a helper thread and waits up to `seconds`. True if
+    // destroy returned (its result in *rc). False if it did not: the port is
+    // leaked and the helper thread left blocked, so that the test can fail
+    // instead of hanging (the process ends anyway).
+    bool destroy_within(double seconds, int *rc = nullptr);
+    // Forgets the port without destroying it (after a hang).
+    iocpnet_port *leak() {
+        iocpnet_port *p = p_;
+        p_ = nullptr;
+        return p;
+    }
     iocpnet_port *get() const { return p_; }
     operator iocpnet_port *() const { return p_; }
 
   private:
     iocpnet_port *p_ = nullptr;
 };
+
+// Runs f on a helper thread and waits up to `seconds` for it to return.
+// True if it did. If not, the thread is detached and left blocked: whatever f
+// uses must outlive the process (capture shared_ptrs, or leak it).
+inline bool finishes_within(std::function<void()> f, double seconds) {
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    auto fn = std::make_shared<std::function<void()>>(std::move(f));
+    std::thread th([done, fn] {
+        (*fn)();
+        done->store(true);
+    });
+    bool ok = wait_until([&] { return done->load(); }, seconds);
+    if (ok) th.join();
+    else th.detach();
+    return ok;
+}
+
+inline bool Port::destroy_within(double seconds, int *rc) {
+    auto result = std::make_shared<std::atomic<int>>(1);
+    iocpnet_port *p = p_;
+    bool ok = finishes_within([p, result] { result->store(iocpnet_port_destroy(p)); }, seconds);
+    if (!ok) {
+        p_ = nullptr; // leaked: a second destroy would block as well
+        return false;
+    }
+    if (result->load() == IOCPNET_OK) p_ = nullptr;
+    if (rc) *rc = result->load();
+    return true;
+}
 
 // Listens on host:0 and returns the port number picked.
 inline uint16_t listen_on(iocpnet_port *p, iocpnet_listener *out = nullptr, const char *host = "127.0.0.1",
@@ -559,7 +599,8 @@ inline uint32_t env_backend() {
     return 0xFFFF;
 }
 
-// Resident set size of this process in KiB (Linux: VmRSS); -1 elsewhere.
+// Resident set size of this process in KiB (Linux: VmRSS; Windows: the
+// working set); -1 where unknown.
 long long rss_kib();
 
 } // namespace t
