@@ -31,6 +31,7 @@ struct EpollSock : BSock {
     bool connecting = false;    // non-blocking connect in progress
     bool send_waiting = false;  // a send waits for writability
     const IoVec *send_iov = nullptr; // owned by the core until the completion
+    IoVec tmp_iov[64]; // TEMP until the backend rework lands
     unsigned send_n = 0;
     EpollClock::time_point resume_at{};
 };

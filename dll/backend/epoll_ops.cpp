@@ -107,7 +107,8 @@ void EpollBackend::recv_done(const Completion &c) {
 
 void EpollBackend::send(BSock *bs, const IoVec *iov, unsigned n) {
     auto *s = static_cast<EpollSock *>(bs);
-    s->send_iov = iov;
+    for (unsigned i = 0; i < n && i < 64; i++) s->tmp_iov[i] = iov[i];
+    s->send_iov = s->tmp_iov;
     s->send_n = n;
     Completion c;
     if (try_send(owner(s), s, &c)) {

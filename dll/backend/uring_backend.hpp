@@ -68,6 +68,7 @@ struct alignas(8) UringSock : BSock {
     UringLink synth_link;           // in UringWorker::synth
     Addr peer;                 // connect's address: must outlive the SQE
     msghdr msg{}; // sendmsg's header: the kernel may read it after submission
+    IoVec tmp_iov[64]; // TEMP until the backend rework lands
     UringSock() { park.owner = synth_link.owner = this; }
 };
 

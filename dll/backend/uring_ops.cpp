@@ -243,7 +243,8 @@ void UringBackend::send(BSock *b, const IoVec *iov, unsigned n) {
         // The contract keeps iov[] alive until the completion, and IoVec has
         // iovec's layout: the kernel reads the caller's array directly.
         s->msg = msghdr{};
-        s->msg.msg_iov = reinterpret_cast<iovec *>(const_cast<IoVec *>(iov));
+        for (unsigned i = 0; i < n && i < 64; i++) s->tmp_iov[i] = iov[i];
+        s->msg.msg_iov = reinterpret_cast<iovec *>(s->tmp_iov);
         s->msg.msg_iovlen = std::min(n, unsigned(IOV_MAX)); // more is a partial write
         io_uring_prep_sendmsg(sqe, int(s->fd), &s->msg, MSG_NOSIGNAL);
     }
