@@ -19,6 +19,7 @@ when both are available, as in bench/run.py.
 import argparse, json, os, platform, re, resource, shlex, signal, socket, statistics, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # no bench/__pycache__ from importing run.py
 import run as bench  # noqa: E402  (bench/run.py: builds, paths, poller detection)
 
 ARGS = ["--host", "127.0.0.1", "--port", "0", "--threads", "1"]
