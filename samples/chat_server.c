@@ -3,6 +3,7 @@
  *
  *   chat_server [--host 0.0.0.0] [--port 9034] [--threads N]
  *               [--backend auto|io_uring|epoll|iocp] [--idle-timeout SECONDS]
+ *               [--max-queue BYTES]   (per-client send queue; default 4 MiB)
  *
  * Protocol (one line = one message, "\n" or "\r\n"):
  *   on connect     you get "* welcome guest-N", the others "* guest-N joined"
@@ -376,6 +377,7 @@ int main(int argc, char **argv)
     iocpnet_config_init(&cfg);
     cfg.worker_threads = opt.threads;
     cfg.backend = opt.backend;
+    cfg.max_send_queue_bytes = opt.max_queue;
     cfg.idle_timeout_ms = opt.idle_timeout_s * 1000u;
     memset(&cbs, 0, sizeof cbs);
     cbs.struct_size = sizeof cbs;

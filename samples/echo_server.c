@@ -2,7 +2,7 @@
  * echo_server — sends every byte it receives straight back (RAW framing).
  *
  *   echo_server [--host 0.0.0.0] [--port 9034] [--threads N]
- *               [--backend auto|io_uring|epoll|iocp]
+ *               [--backend auto|io_uring|epoll|iocp] [--max-queue BYTES]
  *
  * Prints "listening on HOST:PORT" once ready; Ctrl-C / SIGTERM shuts it down
  * cleanly. It is also the benchmark's echo server, so the hot path is one
@@ -135,6 +135,7 @@ int main(int argc, char **argv)
     iocpnet_config_init(&cfg);
     cfg.worker_threads = opt.threads;
     cfg.backend = opt.backend;
+    cfg.max_send_queue_bytes = opt.max_queue;
     memset(&cbs, 0, sizeof cbs);
     cbs.struct_size = sizeof cbs;
     cbs.on_data = on_data;

@@ -3,7 +3,7 @@
  * one client is sent, unchanged, to every other connected client.
  *
  *   relay_server [--host 0.0.0.0] [--port 9034] [--threads N]
- *                [--backend auto|io_uring|epoll|iocp]
+ *                [--backend auto|io_uring|epoll|iocp] [--max-queue BYTES]
  *
  * Prints "listening on HOST:PORT" once ready; Ctrl-C / SIGTERM shuts it down.
  *
@@ -145,6 +145,7 @@ int main(int argc, char **argv)
     iocpnet_config_init(&cfg);
     cfg.worker_threads = opt.threads;
     cfg.backend = opt.backend;
+    cfg.max_send_queue_bytes = opt.max_queue;
     memset(&cbs, 0, sizeof cbs);
     cbs.struct_size = sizeof cbs;
     cbs.on_accept = on_accept;

@@ -33,6 +33,7 @@ typedef struct sample_options {
     unsigned threads;         /* --threads, 0 = one per core */
     uint32_t backend;         /* --backend auto|io_uring|epoll|iocp */
     unsigned idle_timeout_s;  /* --idle-timeout SECONDS (chat only), 0 = off */
+    unsigned max_queue;       /* --max-queue BYTES per connection, 0 = the engine's default (4 MiB) */
 } sample_options;
 
 static inline int sample_parse_uint(const char *s, unsigned long max, unsigned *out)
@@ -67,6 +68,7 @@ static inline int sample_parse_options(int argc, char **argv, sample_options *o,
     o->threads = 0;
     o->backend = IOCPNET_BACKEND_AUTO;
     o->idle_timeout_s = 0;
+    o->max_queue = 0;
     for (i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -78,6 +80,8 @@ static inline int sample_parse_options(int argc, char **argv, sample_options *o,
             ok = sample_parse_uint(v, 65535, &o->port) == 0;
         } else if (strcmp(a, "--threads") == 0) {
             ok = sample_parse_uint(v, 1024, &o->threads) == 0;
+        } else if (strcmp(a, "--max-queue") == 0) {
+            ok = sample_parse_uint(v, 1ul << 30, &o->max_queue) == 0;
         } else if (allow_idle && strcmp(a, "--idle-timeout") == 0) {
             ok = sample_parse_uint(v, 86400, &o->idle_timeout_s) == 0;
         } else if (strcmp(a, "--backend") == 0 && v) {
@@ -91,7 +95,7 @@ static inline int sample_parse_options(int argc, char **argv, sample_options *o,
         if (!ok) {
             fprintf(stderr,
                     "usage: %s [--host ADDR] [--port N] [--threads N] "
-                    "[--backend auto|io_uring|epoll|iocp]%s\n",
+                    "[--backend auto|io_uring|epoll|iocp] [--max-queue BYTES]%s\n",
                     argv[0], allow_idle ? " [--idle-timeout SECONDS]" : "");
             return -1;
         }

@@ -2,29 +2,40 @@
 # Bench smoke: runs the whole benchmark tooling end to end with tiny durations
 # (python3 bench/run.py --quick) to prove that it builds, starts every server,
 # drives it and gets a verified result. Each scenario × server run that produced
-# a valid result counts as passed. Speed is not judged here: CI machines are
-# shared and noisy, so numbers only mean something from a full run.
+# a valid result counts as passed. Then bench/idle_memory.py --quick (1,000 idle
+# connections): each server with a measured bytes-per-connection counts as
+# passed. Speed and memory are not judged here: CI machines are shared and
+# noisy, so numbers only mean something from a full run.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=$root/build/bench/smoke.json
+idle=$root/build/bench/smoke-idle.json
 mkdir -p "$root/build/bench"
-rm -f "$out"
+rm -f "$out" "$idle"
 python3 "$root/bench/run.py" --quick --json "$out"
 echo "bench-smoke: run.py exited $?"
-python3 - "$out" <<'PY'
+python3 "$root/bench/idle_memory.py" --quick --json "$idle"
+echo "bench-smoke: idle_memory.py exited $?"
+python3 - "$out" "$idle" <<'PY'
 import json, sys
-try:
-    runs = json.load(open(sys.argv[1]))
-except (OSError, ValueError) as e:
-    print(f"no results ({e})")
-    print("bench-smoke: 0 passed, 1 failed")
-    sys.exit(0)
 passed = failed = 0
-for r in runs:
-    good = r.get("ok") and r.get("msgs", 0) > 0 and r.get("msgs_per_s", 0) > 0
-    print(f"{'ok  ' if good else 'FAIL'} {r['scenario']} {r['server']}" + ("" if good else f": {r.get('error', '')}"))
-    passed, failed = passed + bool(good), failed + (not good)
-if not runs:
-    failed = 1
+for path, what in ((sys.argv[1], "run.py"), (sys.argv[2], "idle_memory.py")):
+    try:
+        runs = json.load(open(path))
+    except (OSError, ValueError) as e:
+        print(f"FAIL {what}: no results ({e})")
+        failed += 1
+        continue
+    for r in runs:
+        if what == "run.py":
+            good = r.get("ok") and r.get("msgs", 0) > 0 and r.get("msgs_per_s", 0) > 0
+            name = f"{r['scenario']} {r['server']}"
+        else:
+            good = r.get("ok") and r.get("bytes_per_conn", 0) > 0 and r.get("poller") == r.get("backend")
+            name = f"idle-memory {r['server']} ({r['backend']})"
+        print(f"{'ok  ' if good else 'FAIL'} {name}" + ("" if good else f": {r.get('error', '')}"))
+        passed, failed = passed + bool(good), failed + (not good)
+    if not runs:
+        failed += 1
 print(f"bench-smoke: {passed} passed, {failed} failed")
 PY

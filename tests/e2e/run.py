@@ -34,9 +34,10 @@ def main():
 
     import test_chat
     import test_samples
+    import test_non_readers
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
-    modules = (test_chat, test_samples)
+    modules = (test_chat, test_samples, test_non_readers)
     if not args.groups:
         for m in modules:
             suite.addTests(loader.loadTestsFromModule(m))
