@@ -16,4 +16,7 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1${ASAN_OPTION
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-}
 source "$root/scripts/ctest-suite.sh"
-run_ctest_suite "$dir" -LE no_asan
+# The send-queue memory-bound tests compare RSS with the bytes queued; ASan's
+# redzones and its quarantine of freed blocks are part of RSS here, so they
+# run in the regular build (10-ctest-linux) only.
+run_ctest_suite "$dir" -LE no_asan -E "send queue memory bound"
