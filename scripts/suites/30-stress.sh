@@ -3,12 +3,12 @@
 # builds it in the asan variant and runs it for a bounded time once per
 # Linux backend (io_uring, epoll). Each run is one pass or one failure; a
 # failure prints the seed to replay it with. Time per backend:
-# IOCPNET_STRESS_SECONDS (default 75). Last line: "stress: N passed, M failed".
+# IOCPNET_STRESS_SECONDS (default 60). Last line: "stress: N passed, M failed".
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 name=stress
 dir=$root/build/asan
-secs=${IOCPNET_STRESS_SECONDS:-75}
+secs=${IOCPNET_STRESS_SECONDS:-60}
 if ! bash "$root/scripts/build.sh" asan api_fuzzer; then
   echo "$name: build failed"
   echo "$name: 0 passed, 1 failed"

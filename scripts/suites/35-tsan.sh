@@ -2,7 +2,7 @@
 # ThreadSanitizer: builds the tsan variant (only the library, api_tests and
 # the API fuzzer) and runs, under TSan, the API suite (ctest label "api":
 # every case once per backend) and the API fuzzer for a bounded time once
-# per backend (IOCPNET_TSAN_FUZZ_SECONDS, default 25). Any data race, lock
+# per backend (IOCPNET_TSAN_FUZZ_SECONDS, default 20). Any data race, lock
 # order inversion or misuse fails the test that showed it. Suppressions
 # (tests/stress/tsan.supp) only name code outside the engine, each with its
 # reason. Last line: "tsan: N passed, M failed".
@@ -10,7 +10,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 name=tsan
 dir=$root/build/tsan
-secs=${IOCPNET_TSAN_FUZZ_SECONDS:-25}
+secs=${IOCPNET_TSAN_FUZZ_SECONDS:-20}
 if ! bash "$root/scripts/build.sh" tsan iocpnet api_tests api_fuzzer; then
   echo "$name: build failed"
   echo "$name: 0 passed, 1 failed"
