@@ -35,7 +35,8 @@ for backend in io_uring epoll; do
   else
     failed=$((failed + 1))
     echo "FAIL api_fuzzer [$backend] (exit $st) in ${took}s; full log: $log"
-    grep -E '^api_fuzzer: (backend|.*seeds)' "$log" | head -n 1 | sed 's/^/    /'
+    # the seeds line (replay), then the report
+    [ "$(wc -l <"$log")" -gt 60 ] && head -n 1 "$log" | sed 's/^/    /'
     tail -n 60 "$log" | sed 's/^/    /'
   fi
 done

@@ -22,9 +22,13 @@ fi
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 exitcode=66 history_size=4 suppressions=$root/tests/stress/tsan.supp${TSAN_OPTIONS:+ $TSAN_OPTIONS}"
 passed=0 failed=0
 
+logdir=$root/build/test-logs/tsan
+mkdir -p "$logdir"
+
 # 1. The API suite, both backends (ctest registers every case per backend).
 source "$root/scripts/ctest-suite.sh"
-summary=$(name=tsan-api run_ctest_suite "$dir" -L api --timeout 300 2>&1 | tee /dev/stderr | tail -n 1)
+name=tsan-api run_ctest_suite "$dir" -L api 2>&1 | tee "$logdir/api.log"
+summary=$(tail -n 1 "$logdir/api.log")
 if [[ $summary =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
   passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
 else
@@ -32,8 +36,6 @@ else
 fi
 
 # 2. The API fuzzer, bounded, both backends.
-logdir=$root/build/test-logs/tsan
-mkdir -p "$logdir"
 for backend in io_uring epoll; do
   log=$logdir/api_fuzzer-$backend.log
   start=$(date +%s)
@@ -48,7 +50,8 @@ for backend in io_uring epoll; do
   else
     failed=$((failed + 1))
     echo "FAIL api_fuzzer under TSan [$backend] (exit $st$([ $st = 66 ] && echo ": ThreadSanitizer report")) in ${took}s; full log: $log"
-    grep -E '^api_fuzzer: (backend|.*seeds)' "$log" | head -n 1 | sed 's/^/    /'
+    # the seeds line (replay), then the report
+    [ "$(wc -l <"$log")" -gt 60 ] && head -n 1 "$log" | sed 's/^/    /'
     # the report (or the fuzzer's own violation) and its context
     if grep -q 'WARNING: ThreadSanitizer' "$log"; then
       sed -n '/WARNING: ThreadSanitizer/,/^SUMMARY: ThreadSanitizer/p' "$log" | head -n 80 | sed 's/^/    /'
