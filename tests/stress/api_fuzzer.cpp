@@ -213,7 +213,12 @@ void (*g_dump_state)(FILE *) = nullptr; // the iteration's model, for reports
     std::_Exit(code);
 }
 
-[[noreturn]] void violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#if defined(__MINGW32__)
+#define FZ_PRINTF(a, b) __attribute__((format(gnu_printf, a, b))) // libstdc++ selects mingw's C99 printf
+#else
+#define FZ_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#endif
+[[noreturn]] void violation(const char *fmt, ...) FZ_PRINTF(1, 2);
 void violation(const char *fmt, ...) {
     char buf[2048];
     va_list ap;
