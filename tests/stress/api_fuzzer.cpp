@@ -47,7 +47,8 @@
 // (mismatched framings), addr (strict address checks), unannounced (count
 // on_close for ids never announced instead of failing). --strict-close also
 // fails a callback that starts after a close() made on ANOTHER thread
-// returned (see Features::strict_close).
+// returned (see Features::strict_close). --framing raw|length|line gives every
+// listener that framing.
 #include <iocpnet/iocpnet.h>
 
 #include <algorithm>
@@ -475,6 +476,7 @@ struct Features {
     // is always on.
     bool strict_close = false;
     bool addr = true; // strict address checks (off only to look past a known address defect)
+    int only_framing = -1; // --framing raw|length|line: every listener uses it
     bool unannounced = true; // on_close for an id never announced is a violation (off: counted, to look past it)
 };
 Features g_feat;
@@ -1085,7 +1087,7 @@ void act_listen(Actor &a) {
     l->mode = g_feat.chaos && a.rng.chance(25) ? CHAOS : VERIFIED;
     iocpnet_conn_options o;
     iocpnet_conn_options_init(&o);
-    o.framing = a.rng.below(3);
+    o.framing = g_feat.only_framing >= 0 ? uint32_t(g_feat.only_framing) : a.rng.below(3);
     o.max_message_size = pick_max(a.rng);
     o.idle_timeout_ms = pick_idle_opt(a.rng);
     if (a.rng.chance(20)) o.tcp_nodelay = a.rng.below(2);
@@ -2296,6 +2298,14 @@ int main(int argc, char **argv) {
         else if (a == "--same-seed") same_seed = true;
         else if (a == "--verbose" || a == "-v") g_verbose = true;
         else if (a == "--strict-close") g_feat.strict_close = true;
+        else if (a == "--framing") {
+            std::string f = val();
+            g_feat.only_framing = f == "raw" ? 0 : f == "length" ? 1 : f == "line" ? 2 : -1;
+            if (g_feat.only_framing < 0) {
+                fprintf(stderr, "--framing raw|length|line\n");
+                return 2;
+            }
+        }
         else if (a == "--disable") {
             std::string list = val();
             size_t p = 0;
