@@ -1241,8 +1241,9 @@ void act_connect(Actor &a) {
     void *u = reinterpret_cast<void *>(1);
     {
         CallT ct("iocpnet_conn_get_user", id);
+        bool dead = r->dead.load(); // before the call: the id may die while it runs
         int g = iocpnet_conn_get_user(x.port, id, &u);
-        expect(g, r->dead.load() ? NF : (OK_ | NF), "iocpnet_conn_get_user", id, "right after connect");
+        expect(g, dead ? NF : (OK_ | NF), "iocpnet_conn_get_user", id, "right after connect");
         if (g == IOCPNET_OK && !user_ok(id, u))
             violation("a new connection's user pointer is %p (never set on this id)", u);
     }
