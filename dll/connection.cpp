@@ -34,20 +34,20 @@ int not_found(uint64_t id) { return fail(IOCPNET_E_NOT_FOUND, "no open connectio
 // ------------------------------------------------------------ any thread
 
 bool Port::close_locked(Conn *c, int reason, bool abort) {
-    Life l = c->life.load(std::memory_order_relaxed);
+    Life l = c->life.load(std::memory_order_acquire);
     switch (l) {
     case Life::connecting: // on_connect(reason) comes from the connect's completion
-        c->life.store(Life::connect_failing, std::memory_order_relaxed);
+        c->life.store(Life::connect_failing, std::memory_order_release);
         c->reason = reason;
         c->wire = Wire::cutting;
         return true;
     case Life::accepted: // the user never heard of it: no callback at all
-        c->life.store(Life::closed, std::memory_order_relaxed);
+        c->life.store(Life::closed, std::memory_order_release);
         c->wire = Wire::cutting;
         net_set_abortive(c->sock->fd);
         return true;
     case Life::open:
-        c->life.store(Life::closing, std::memory_order_relaxed);
+        c->life.store(Life::closing, std::memory_order_release);
         c->reason = reason;
         c->wire = abort ? Wire::cutting : Wire::flushing;
         c->deadline = 0;
@@ -113,7 +113,7 @@ int Port::connect(const char *host, uint16_t tcp_port, const ConnOpts &o, uint64
     std::unique_lock<std::mutex> lk(c->mu);
     uint64_t id = id_layout::make(c->slot, ++c->gen);
     c->id.store(id, std::memory_order_release);
-    c->life.store(Life::connecting, std::memory_order_relaxed);
+    c->life.store(Life::connecting, std::memory_order_release);
     c->sock = s;
     c->worker = uint16_t(pick_worker());
     s->worker = c->worker;
@@ -190,7 +190,7 @@ int Port::send_many(const uint64_t *ids, size_t count, const void *data, size_t 
 int Port::close(uint64_t id, int mode) {
     ConnRef r(conns, id, false);
     if (!r) return not_found(id);
-    bool connecting = r->life.load(std::memory_order_relaxed) == Life::connecting;
+    bool connecting = r->life.load(std::memory_order_acquire) == Life::connecting;
     if (close_locked(r.conn, connecting ? IOCPNET_E_SHUTTING_DOWN : IOCPNET_OK, mode == IOCPNET_CLOSE_ABORT))
         request_drive(r.conn, r.lk);
     return IOCPNET_OK;
@@ -215,7 +215,7 @@ int Port::address(uint64_t id, bool peer, char *buf, size_t len) {
     {
         ConnRef r(conns, id, true);
         if (!r) return not_found(id);
-        Life l = r->life.load(std::memory_order_relaxed);
+        Life l = r->life.load(std::memory_order_acquire);
         if (l == Life::connecting || l == Life::connect_failing)
             return fail(IOCPNET_E_SYSTEM, "not connected yet");
         a = peer ? r->peer : r->local;
@@ -261,7 +261,7 @@ void Port::drive(Conn *c) {
     int64_t close_at = 0;
     {
         std::lock_guard<std::mutex> lk(c->mu);
-        Life l = c->life.load(std::memory_order_relaxed);
+        Life l = c->life.load(std::memory_order_acquire);
         // A connection that never reached open has an empty queue and a cut wire.
         bool connected = l == Life::open || l == Life::closing || l == Life::closed;
         if ((c->wire == Wire::live || c->wire == Wire::flushing) && connected && !(c->ops & kOpSend) && !c->q.empty()) {
@@ -294,7 +294,7 @@ void Port::unref(Conn *c) {
     int reason;
     {
         std::lock_guard<std::mutex> lk(c->mu);
-        if (--c->refs != 0 || c->life.load(std::memory_order_relaxed) != Life::closed) return;
+        if (--c->refs != 0 || c->life.load(std::memory_order_acquire) != Life::closed) return;
         // Nothing refers to this incarnation any more: free the socket and the slot.
         id = c->id.load(std::memory_order_relaxed);
         reason = c->reason;
@@ -304,7 +304,7 @@ void Port::unref(Conn *c) {
         c->q.clear();
         c->pipe.reset(IOCPNET_FRAMING_RAW, 0);
         c->id.store(0, std::memory_order_release);
-        c->life.store(Life::free, std::memory_order_relaxed);
+        c->life.store(Life::free, std::memory_order_release);
         c->wire = Wire::live;
         c->ops = 0;
         c->drive_queued = c->want_drain = false;

@@ -89,12 +89,12 @@ struct Conn {
     Pipeline pipe;                       // owner only
 
     bool visible() const {
-        Life l = life.load(std::memory_order_relaxed);
+        Life l = life.load(std::memory_order_acquire);
         return l == Life::connecting || l == Life::open;
     }
     // connect_failing and closing: the user may still read user data and addresses
     bool answers_queries() const {
-        Life l = life.load(std::memory_order_relaxed);
+        Life l = life.load(std::memory_order_acquire);
         return l != Life::free && l != Life::accepted && l != Life::closed;
     }
 };

@@ -9,7 +9,7 @@ namespace iocpnet {
 void Port::arm_recv(Conn *c) {
     {
         std::lock_guard<std::mutex> lk(c->mu);
-        if (c->life.load(std::memory_order_relaxed) != Life::open || (c->ops & kOpRecv)) return;
+        if (c->life.load(std::memory_order_acquire) != Life::open || (c->ops & kOpRecv)) return;
         c->ops |= kOpRecv;
         c->refs++;
     }
@@ -22,8 +22,8 @@ void Port::start(Conn *c) {
     bool started;
     {
         std::lock_guard<std::mutex> lk(c->mu);
-        started = c->life.load(std::memory_order_relaxed) == Life::accepted;
-        if (started) c->life.store(Life::open, std::memory_order_relaxed); // visible from here: on_accept may close it
+        started = c->life.load(std::memory_order_acquire) == Life::accepted;
+        if (started) c->life.store(Life::open, std::memory_order_release); // visible from here: on_accept may close it
         id = c->id.load(std::memory_order_relaxed);
         lid = c->listener;
     }
@@ -43,7 +43,7 @@ void Port::start(Conn *c) {
 void Port::submit_connect(Conn *c, const Addr &a) {
     {
         std::lock_guard<std::mutex> lk(c->mu);
-        if (c->life.load(std::memory_order_relaxed) == Life::connecting) {
+        if (c->life.load(std::memory_order_acquire) == Life::connecting) {
             c->ops |= kOpConnect;
             c->refs++;
             if (c->opts.connect_ms) c->deadline = owner().now + c->opts.connect_ms;
@@ -84,15 +84,15 @@ void Port::on_connect(Conn *c, const Completion &cp) {
     uint64_t id;
     {
         std::lock_guard<std::mutex> lk(c->mu);
-        Life l = c->life.load(std::memory_order_relaxed);
+        Life l = c->life.load(std::memory_order_acquire);
         id = c->id.load(std::memory_order_relaxed);
         if (l == Life::connect_failing) status = c->reason; // closed, timed out or destroyed meanwhile
         if (status == IOCPNET_OK) {
-            c->life.store(Life::open, std::memory_order_relaxed);
+            c->life.store(Life::open, std::memory_order_release);
             c->deadline = 0;
             net_sock_addr(c->sock->fd, false, &c->local);
         } else {
-            c->life.store(Life::connect_failing, std::memory_order_relaxed);
+            c->life.store(Life::connect_failing, std::memory_order_release);
             c->reason = status;
             c->wire = Wire::done;
             workers[c->worker]->stats.queued.fetch_sub(int64_t(c->q.bytes()), std::memory_order_relaxed);
@@ -111,7 +111,7 @@ void Port::on_connect(Conn *c, const Completion &cp) {
         arm_recv(c);
     } else {
         std::lock_guard<std::mutex> lk(c->mu);
-        c->life.store(Life::closed, std::memory_order_relaxed); // on_connect(error) was the last callback
+        c->life.store(Life::closed, std::memory_order_release); // on_connect(error) was the last callback
     }
     drive(c);
 }
@@ -123,16 +123,16 @@ void Port::on_recv(Conn *c, const Completion &cp) {
         c->last_rx_ms = wk.now;
         int rc = IOCPNET_OK;
         uint64_t id = c->id.load(std::memory_order_relaxed);
-        if (c->life.load(std::memory_order_relaxed) == Life::open) { // else: a linger discards what arrives
+        if (c->life.load(std::memory_order_acquire) == Life::open) { // else: a linger discards what arrives
             rc = c->pipe.recv(cp.data, size_t(cp.res), [&](const uint8_t *m, size_t n) {
-                if (c->life.load(std::memory_order_relaxed) != Life::open) return false; // a callback closed it
+                if (c->life.load(std::memory_order_acquire) != Life::open) return false; // a callback closed it
                 const CallbackSet &cs = callbacks();
                 if (cs.cb.on_data) cs.cb.on_data(cs.user, this, id, m, n);
                 return true;
             });
         }
         be->recv_done(cp);
-        if (rc != IOCPNET_OK && c->life.load(std::memory_order_relaxed) == Life::open) {
+        if (rc != IOCPNET_OK && c->life.load(std::memory_order_acquire) == Life::open) {
             // The peer broke the framing: one last chance to reply, then a graceful close.
             log(IOCPNET_LOG_WARN, "connection %llu: %s", (unsigned long long)id, iocpnet_strerror(rc));
             const CallbackSet &cs = callbacks();
@@ -172,14 +172,14 @@ void Port::on_send(Conn *c, const Completion &cp) {
         } else if (!close_locked(c, cp.res, true)) {
             c->wire = Wire::cutting; // a graceful close's flush failed: stop
         }
-        if (c->want_drain && c->life.load(std::memory_order_relaxed) == Life::open && c->q.bytes() <= max_queue / 2) {
+        if (c->want_drain && c->life.load(std::memory_order_acquire) == Life::open && c->q.bytes() <= max_queue / 2) {
             c->want_drain = false;
             drain = true;
         }
     }
     if (cp.res > 0) WorkerStats::add(wk.stats.tx, uint64_t(cp.res));
     drive(c); // the rest goes out before on_drain runs
-    if (drain && c->life.load(std::memory_order_relaxed) == Life::open) {
+    if (drain && c->life.load(std::memory_order_acquire) == Life::open) {
         const CallbackSet &cs = callbacks();
         if (cs.cb.on_drain) cs.cb.on_drain(cs.user, this, id);
     }
@@ -190,7 +190,7 @@ void Port::on_timer(Conn *c) {
     int64_t now = owner().now, next = 0;
     {
         std::lock_guard<std::mutex> lk(c->mu);
-        switch (c->life.load(std::memory_order_relaxed)) {
+        switch (c->life.load(std::memory_order_acquire)) {
         case Life::connecting:
             if (c->deadline && now >= c->deadline) close_locked(c, IOCPNET_E_TIMEOUT, true);
             else next = c->deadline;
@@ -219,7 +219,7 @@ void Port::notify_close(Conn *c) {
     int reason;
     {
         std::lock_guard<std::mutex> lk(c->mu);
-        if (c->life.load(std::memory_order_relaxed) != Life::closing) return;
+        if (c->life.load(std::memory_order_acquire) != Life::closing) return;
         id = c->id.load(std::memory_order_relaxed);
         reason = c->reason;
     }
@@ -227,7 +227,7 @@ void Port::notify_close(Conn *c) {
     if (cs.cb.on_close) cs.cb.on_close(cs.user, this, id, reason);
     {
         std::lock_guard<std::mutex> lk(c->mu);
-        c->life.store(Life::closed, std::memory_order_relaxed); // get_user worked until here
+        c->life.store(Life::closed, std::memory_order_release); // get_user worked until here
     }
     WorkerStats::add(owner().stats.closed, 1);
     drive(c);

@@ -124,7 +124,7 @@ void Port::on_accept_completion(const Completion &cp) {
     WorkerStats::add(owner().stats.accepted, 1);
     std::unique_lock<std::mutex> lk(c->mu);
     c->id.store(id_layout::make(c->slot, ++c->gen), std::memory_order_release);
-    c->life.store(Life::accepted, std::memory_order_relaxed);
+    c->life.store(Life::accepted, std::memory_order_release);
     c->sock = s;
     c->worker = uint16_t(pick_worker());
     s->worker = c->worker;

@@ -226,8 +226,8 @@ int Port::destroy() {
         for (uint32_t i = 0; i < conns.slots_used(); ++i) {
             Conn *c = conns.at(i);
             std::unique_lock<std::mutex> lk(c->mu);
-            if (c->life.load(std::memory_order_relaxed) == Life::free) continue;
-            Life l = c->life.load(std::memory_order_relaxed);
+            if (c->life.load(std::memory_order_acquire) == Life::free) continue;
+            Life l = c->life.load(std::memory_order_acquire);
             int reason = l == Life::connecting ? IOCPNET_E_SHUTTING_DOWN : IOCPNET_OK;
             if (close_locked(c, reason, true)) request_drive(c, lk);
         }

@@ -307,7 +307,9 @@ IOCPNET_API int IOCPNET_CALL iocpnet_send_many_ex(iocpnet_port *port, const iocp
  * write side (then waits up to 5 s for the peer's EOF so that the close is
  * not a reset); ABORT drops the queue and resets. Either way no callback but
  * on_close (reason IOCPNET_OK) follows, and later calls with the id give
- * NOT_FOUND. A connection still connecting is cancelled instead: its
+ * NOT_FOUND. Called from another thread, close may race with a callback of
+ * this connection that its worker is already delivering: that one callback
+ * still runs. A connection still connecting is cancelled instead: its
  * on_connect comes with IOCPNET_E_SHUTTING_DOWN and no on_close follows.
  * Errors: INVALID_ARG (bad mode), NOT_FOUND. */
 IOCPNET_API int IOCPNET_CALL iocpnet_close(iocpnet_port *port, iocpnet_conn conn, int mode);

@@ -27,7 +27,9 @@ mkdir -p "$logdir"
 
 # 1. The API suite, both backends (ctest registers every case per backend).
 source "$root/scripts/ctest-suite.sh"
-name=tsan-api run_ctest_suite "$dir" -L api 2>&1 | tee "$logdir/api.log"
+# The send-queue memory-bound tests compare RSS with the bytes queued, and
+# TSan's shadow memory is RSS here: they run in the regular build only.
+name=tsan-api run_ctest_suite "$dir" -L api -E "send queue memory bound" 2>&1 | tee "$logdir/api.log"
 summary=$(tail -n 1 "$logdir/api.log")
 if [[ $summary =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
   passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
