@@ -1,6 +1,8 @@
 // The backend contract (dll/backend/backend.hpp) tested directly, without
 // the engine core, against every backend of this platform. The test thread
-// is the owner of every socket (all on worker 0) and runs wait() itself.
+// plays every worker: it runs each worker's wait() in turn and is the owner
+// of every socket (on worker 0 unless a test says otherwise), and each
+// completion must come from the wait() of its socket's worker.
 // IOCPNET_TEST_BACKEND=io_uring|epoll|iocp restricts the run to one backend.
 #include <catch2/catch.hpp>
 
@@ -55,6 +57,7 @@ struct Track {
     // accept
     bool accepting = false;
     std::vector<BSock *> accepted;
+    std::vector<NetAddr> peers; // accept's peer address, one per accepted socket
     std::vector<int> accept_errors;
     int accept_end = 1;
     // connect
@@ -70,7 +73,6 @@ struct Track {
     size_t sent = 0;
     int send_count = 0, send_error = 0;
     Clock::time_point send_started;
-    IoVec iov[2];
 
     bool pending() const { return accepting || connecting || receiving || sending; }
 };
@@ -79,8 +81,13 @@ struct Track {
 // contract, and records it in the socket's Track.
 struct Loop {
     Backend &be;
-    unsigned worker = 0;
-    explicit Loop(Backend &b) : be(b) {}
+    unsigned workers;
+    unsigned worker = 0; // attach() puts sockets here
+    size_t misrouted = 0; // completions returned by another worker's wait()
+    explicit Loop(Backend &b, unsigned nworkers = 1) : be(b), workers(nworkers) {}
+    ~Loop() { CHECK(misrouted == 0); }
+    // What send_rest points the iovecs at once send() has returned.
+    std::vector<uint8_t> junk;
     // When set, recv buffers are kept (up to kHoldMax, or until a wait comes
     // back empty) before recv_done: the backend's pool runs dry meanwhile.
     bool hold = false;
@@ -102,12 +109,16 @@ struct Loop {
         // Two iovecs: the backend must gather them in order.
         const uint8_t *p = t.tx->data() + t.sent;
         size_t left = t.tx->size() - t.sent, half = left / 2;
-        t.iov[0] = IoVec{p, half};
-        t.iov[1] = IoVec{p + half, left - half};
+        IoVec iov[2] = {{p, half}, {p + half, left - half}};
         t.sending = true;
         t.send_started = Clock::now();
-        if (half) be.send(t.sock, t.iov, 2);
-        else be.send(t.sock, t.iov + 1, 1);
+        if (half) be.send(t.sock, iov, 2);
+        else be.send(t.sock, iov + 1, 1);
+        // iov[] is valid only during send(): a backend that reads it later
+        // sends these bytes instead.
+        if (junk.size() < left) junk.assign(left, 0xA5);
+        iov[0] = IoVec{junk.data(), half};
+        iov[1] = IoVec{junk.data() + half, left - half};
     }
 
     void dispatch(const Completion &c) {
@@ -125,6 +136,7 @@ struct Loop {
                 REQUIRE(c.accepted != nullptr);
                 CHECK(c.accepted->fd != kNoSock);
                 t->accepted.push_back(c.accepted);
+                t->peers.push_back(c.peer);
             } else {
                 t->accept_errors.push_back(c.res);
             }
@@ -165,14 +177,22 @@ struct Loop {
         }
     }
 
+    // One wait() per worker; with several, each waits a short slice.
     int pump(int timeout_ms) {
-        Completion cs[32];
-        int n = be.wait(worker, cs, 32, timeout_ms);
-        REQUIRE(n >= 0);
-        REQUIRE(n <= 32);
-        for (int i = 0; i < n; i++) dispatch(cs[i]);
-        if (n == 0 || held.size() >= kHoldMax) give_back_held();
-        return n;
+        int total = 0;
+        for (unsigned w = 0; w < workers; w++) {
+            Completion cs[32];
+            int n = be.wait(w, cs, 32, workers == 1 ? timeout_ms : std::min(timeout_ms, 5));
+            REQUIRE(n >= 0);
+            REQUIRE(n <= 32);
+            for (int i = 0; i < n; i++) {
+                if (!cs[i].sock || cs[i].sock->worker != w) misrouted++;
+                dispatch(cs[i]);
+            }
+            total += n;
+        }
+        if (total == 0 || held.size() >= kHoldMax) give_back_held();
+        return total;
     }
 
     template <class Cond> bool run_until(Cond cond, long limit_ms = 10000) {
@@ -234,15 +254,21 @@ void start_connect(Loop &loop, Track &ct, uint16_t port) {
     loop.be.connect(cs, peer);
 }
 
-// listener + connected client + its accepted server side.
+// listener + connected client + its accepted server side, each on the
+// given worker.
 struct Pair {
     Track lt, ct, st;
-    explicit Pair(Loop &loop) {
+    explicit Pair(Loop &loop, unsigned lw = 0, unsigned cw = 0, unsigned sw = 0) {
+        unsigned saved = loop.worker;
+        loop.worker = lw;
         uint16_t port = start_listener(loop, lt);
+        loop.worker = cw;
         start_connect(loop, ct, port);
         REQUIRE(loop.run_until([&] { return !ct.connecting && !lt.accepted.empty(); }));
         REQUIRE(ct.connect_res == IOCPNET_OK);
+        loop.worker = sw;
         loop.attach(lt.accepted[0], st);
+        loop.worker = saved;
     }
     void finish(Loop &loop) {
         loop.finish(ct);
@@ -327,6 +353,133 @@ TEST_CASE("backend: 4 MiB each way, byte-exact, with partial sends", "[backend]"
         net_shutdown_write(p.st.sock->fd);
         REQUIRE(loop.run_until([&] { return !p.ct.receiving; }));
         CHECK(p.ct.recv_end == 0);
+        p.finish(loop);
+    }
+}
+
+// Sockets of one connection on three different workers (the listener, the
+// client, the accepted side): every completion must come back from the
+// wait() of its socket's worker (Loop counts the others), on IOCP too, where
+// an accepted socket joins its worker's port only after the accept.
+TEST_CASE("backend: completions come only from the owner worker's wait", "[backend]") {
+    auto name = GENERATE(from_range(backend_names()));
+    SECTION(name) {
+        auto be = make_backend(name, 3);
+        Loop loop{*be, 3};
+        Pair a(loop, 0, 1, 2), b(loop, 2, 0, 1);
+        const size_t size = 1u << 20;
+        auto up = pattern(size, 21), down = pattern(size, 22);
+        for (Pair *p : {&a, &b}) {
+            start_recv(loop, p->ct);
+            start_recv(loop, p->st);
+            p->ct.tx = &up;
+            p->st.tx = &down;
+            p->ct.send_auto = p->st.send_auto = true;
+            loop.send_rest(p->ct);
+            loop.send_rest(p->st);
+        }
+        REQUIRE(loop.run_until([&] {
+            for (Pair *p : {&a, &b})
+                if (p->ct.rx.size() < size || p->st.rx.size() < size || p->ct.sending || p->st.sending) return false;
+            return true;
+        }, 30000));
+        for (Pair *p : {&a, &b}) {
+            CHECK(p->st.rx == up);
+            CHECK(p->ct.rx == down);
+            net_shutdown_write(p->ct.sock->fd);
+        }
+        REQUIRE(loop.run_until([&] { return !a.st.receiving && !b.st.receiving; }));
+        CHECK(a.st.recv_end == 0);
+        CHECK(b.st.recv_end == 0);
+        a.finish(loop); // cancels on each worker: those completions are checked too
+        b.finish(loop);
+        CHECK(loop.misrouted == 0);
+    }
+}
+
+static bool same(const NetAddr &a, const NetAddr &b) {
+    return a.family == b.family && a.port == b.port && std::memcmp(a.ip, b.ip, sizeof a.ip) == 0;
+}
+
+TEST_CASE("backend: accept reports the peer's address", "[backend]") {
+    auto name = GENERATE(from_range(backend_names()));
+    SECTION(name) {
+        auto be = make_backend(name);
+        Loop loop{*be};
+        Track lt;
+        uint16_t port = start_listener(loop, lt);
+        Track clients[4];
+        for (auto &c : clients) start_connect(loop, c, port);
+        REQUIRE(loop.run_until([&] {
+            for (auto &c : clients)
+                if (c.connecting) return false;
+            return lt.accepted.size() == 4;
+        }));
+        REQUIRE(lt.peers.size() == 4);
+        for (auto &c : clients) {
+            REQUIRE(c.connect_res == IOCPNET_OK);
+            NetAddr local;
+            REQUIRE(net_sock_addr(c.sock->fd, false, &local) == IOCPNET_OK);
+            CHECK(local.family == 4);
+            bool found = false;
+            for (const NetAddr &p : lt.peers) found = found || same(p, local);
+            char text[64] = "";
+            net_format(local, text, sizeof text);
+            INFO("client " << text);
+            CHECK(found);
+        }
+        for (BSock *s : lt.accepted) be->release(s);
+        for (auto &c : clients) loop.finish(c);
+        loop.finish(lt);
+    }
+}
+
+// An idle connection has a recv pending and no data (IOCP: a zero-byte
+// WSARecv, no buffer); data that comes later, small or large, arrives whole,
+// and so does the peer's FIN or reset.
+TEST_CASE("backend: an idle connection receives what arrives later", "[backend]") {
+    auto name = GENERATE(from_range(backend_names()));
+    SECTION(name) {
+        auto be = make_backend(name);
+        Loop loop{*be};
+        Pair p(loop);
+        start_recv(loop, p.st);
+        auto idle = [&](long ms) {
+            auto t0 = Clock::now();
+            while (elapsed_ms(t0) < ms) loop.pump(20);
+        };
+        idle(300);
+        CHECK(p.st.receiving);
+        CHECK(p.st.rx.empty());
+
+        auto hello = pattern(5, 31), big = pattern(300u << 10, 32);
+        std::vector<uint8_t> all(hello);
+        all.insert(all.end(), big.begin(), big.end());
+        p.ct.tx = &hello;
+        loop.send_rest(p.ct);
+        REQUIRE(loop.run_until([&] { return p.st.rx.size() >= hello.size() && !p.ct.sending; }));
+        CHECK(p.st.rx == hello);
+        idle(200);
+        p.ct.tx = &big;
+        p.ct.sent = 0;
+        p.ct.send_auto = true;
+        loop.send_rest(p.ct);
+        REQUIRE(loop.run_until([&] { return p.st.rx.size() >= all.size() && !p.ct.sending; }));
+        CHECK(p.st.rx == all);
+        CHECK(p.st.receiving);
+        idle(100);
+
+        SECTION("then the FIN") {
+            net_shutdown_write(p.ct.sock->fd);
+            REQUIRE(loop.run_until([&] { return !p.st.receiving; }));
+            CHECK(p.st.recv_end == 0);
+        }
+        SECTION("then a reset") {
+            net_set_abortive(p.ct.sock->fd);
+            loop.finish(p.ct); // nothing pending: closed at once, with an RST
+            REQUIRE(loop.run_until([&] { return !p.st.receiving; }));
+            CHECK(p.st.recv_end == IOCPNET_E_CONN_RESET);
+        }
         p.finish(loop);
     }
 }
@@ -454,14 +607,11 @@ TEST_CASE("backend: wake from another thread ends wait early", "[backend]") {
     }
 }
 
-#ifndef _WIN32
 // Wakes racing with the worker's own draining of them are never lost: a
 // worker that handled a burst of wakes must still be woken by the next one.
 // (A coalescing flag cleared before the drain instead of after it once left
 // epoll workers asleep for good; the interleaving needs a preemption at the
 // wrong instant, so this test can miss it, but it fails on any lost wake.)
-// POSIX only: IOCP posts one packet per wake, nothing is coalesced, and the
-// noise thread would flood the port.
 TEST_CASE("backend: wakes racing with the worker are never lost", "[backend]") {
     auto name = GENERATE(from_range(backend_names()));
     SECTION(name) {
@@ -502,7 +652,6 @@ TEST_CASE("backend: wakes racing with the worker are never lost", "[backend]") {
         CHECK_FALSE(lost);
     }
 }
-#endif
 
 #ifndef _WIN32
 // Out of descriptors, accept reports the error, keeps accepting without
