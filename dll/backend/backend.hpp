@@ -118,7 +118,8 @@ class Backend {
 // One per platform: backend_linux.cpp, backend_win.cpp.
 int backend_create(uint32_t kind, unsigned workers, std::unique_ptr<Backend> *out);
 
-// Socket helpers shared by the backends and the core (net_posix.cpp / net_win.cpp).
+// Socket helpers shared by the backends and the core (net_addr.cpp on every
+// platform; net_posix.cpp / net_win.cpp).
 int net_resolve(const char *host, uint16_t port, bool passive, Addr *out); // ADDR_INVALID
 // A socket's peer (peer = true) or local address. SYSTEM when the system
 // does not know it (not connected, reset).

@@ -5,7 +5,6 @@
 #include "../errors.hpp"
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <sys/epoll.h>
@@ -14,37 +13,13 @@
 
 namespace iocpnet {
 
-// ---------------------------------------------------------------- buffers
-
-EpollBufPool::~EpollBufPool() {
-    for (uint32_t i = 0; i < count_; i++) free(bufs_[i]);
-}
-
-int EpollBufPool::get() {
-    if (!free_.empty()) {
-        uint32_t i = free_.back();
-        free_.pop_back();
-        return int(i);
-    }
-    if (count_ == kMax) return -1;
-    auto *b = static_cast<uint8_t *>(malloc(kSize));
-    if (!b) return -1;
-    // Reserve now so put() never allocates (free_ never holds more than kMax).
-    if (free_.capacity() < kMax) {
-        try {
-            free_.reserve(kMax);
-        } catch (...) {
-            free(b);
-            return -1;
-        }
-    }
-    bufs_[count_] = b;
-    return int(count_++);
-}
-
 // ---------------------------------------------------------------- workers
 
 EpollWorker::~EpollWorker() {
+    while (EpollSendMem *m = free_send) {
+        free_send = m->next;
+        delete m;
+    }
     if (epfd >= 0) close(epfd);
     if (efd >= 0) close(efd);
 }
@@ -57,7 +32,6 @@ int EpollBackend::init() {
     workers_.reserve(nworkers_);
     for (unsigned i = 0; i < nworkers_; i++) {
         auto w = std::make_unique<EpollWorker>();
-        w->index = i;
         w->epfd = epoll_create1(EPOLL_CLOEXEC);
         if (w->epfd < 0) return fail(net_error(errno), "epoll_create1: %s", strerror(errno));
         w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -122,9 +96,18 @@ void EpollBackend::queue(EpollSock *s, const Completion &c) {
     owner(s).ready.push_back(c);
 }
 
+void EpollBackend::put_send_mem(EpollWorker &w, EpollSendMem *m) {
+    m->next = w.free_send;
+    w.free_send = m;
+}
+
 void EpollBackend::fail_pending(EpollSock *s, int res) {
     if (s->recv_armed) queue(s, make(Op::recv, true, res, s));
-    if (s->send_waiting) queue(s, make(Op::send, true, res, s));
+    if (s->send_wait) {
+        put_send_mem(owner(s), s->send_wait);
+        s->send_wait = nullptr;
+        queue(s, make(Op::send, true, res, s));
+    }
     if (s->connecting) queue(s, make(Op::connect, true, res, s));
     if (s->accept_armed) queue(s, make(Op::accept, true, res, s));
     if (s->accept_paused) {
@@ -132,9 +115,7 @@ void EpollBackend::fail_pending(EpollSock *s, int res) {
         for (size_t i = 0; i < p.size(); i++)
             if (p[i] == s) { p[i] = p.back(); p.pop_back(); break; }
     }
-    s->recv_armed = s->send_waiting = s->connecting = s->accept_armed = s->accept_paused = false;
-    s->send_iov = nullptr;
-    s->send_n = 0;
+    s->recv_armed = s->connecting = s->accept_armed = s->accept_paused = false;
 }
 
 void EpollBackend::update_interest(EpollSock *s) {
@@ -143,7 +124,7 @@ void EpollBackend::update_interest(EpollSock *s) {
     // a half-closed socket nobody reads.
     if (s->recv_armed) want |= EPOLLIN | EPOLLRDHUP;
     if (s->accept_armed && !s->accept_paused) want |= EPOLLIN;
-    if (s->send_waiting || s->connecting) want |= EPOLLOUT;
+    if (s->send_wait || s->connecting) want |= EPOLLOUT;
     if (want == s->interest) return;
     EpollWorker &w = owner(s);
     int rc;
@@ -172,10 +153,10 @@ void EpollBackend::update_interest(EpollSock *s) {
 
 void EpollBackend::resume_paused(EpollWorker &w, int *timeout_ms) {
     if (w.paused.empty()) return;
-    auto now = EpollClock::now();
+    int64_t now = mono_ms();
     for (size_t i = 0; i < w.paused.size();) {
         EpollSock *s = w.paused[i];
-        if (s->resume_at <= now) {
+        if (s->resume_at_ms <= now) {
             w.paused[i] = w.paused.back();
             w.paused.pop_back();
             s->accept_paused = false;
@@ -183,7 +164,7 @@ void EpollBackend::resume_paused(EpollWorker &w, int *timeout_ms) {
             continue;
         }
         // Wake up in time to resume it, whatever the caller's timeout.
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(s->resume_at - now).count() + 1;
+        int64_t left = s->resume_at_ms - now + 1;
         if (*timeout_ms < 0 || left < *timeout_ms) *timeout_ms = int(left);
         i++;
     }

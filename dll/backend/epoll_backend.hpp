@@ -11,9 +11,9 @@
 // (no room in `out`, no free recv buffer) is simply reported again.
 #pragma once
 #include "backend.hpp"
+#include "recv_pool.hpp"
 
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <climits>
 #include <sys/uio.h>
@@ -21,43 +21,27 @@
 
 namespace iocpnet {
 
-using EpollClock = std::chrono::steady_clock;
+// A send's iovecs while it waits for writability: the core's iov[] is valid
+// only during send(). Taken from the worker's free list for that wait, so an
+// idle socket holds none.
+struct EpollSendMem {
+    static constexpr unsigned kIov = 64; // more is a partial send; the core sends the rest
+    EpollSendMem *next = nullptr;        // in EpollWorker::free_send
+    unsigned n = 0;
+    iovec iov[kIov];
+};
 
 struct EpollSock : BSock {
     uint32_t interest = 0;     // events currently registered (0 = not in the set)
     bool recv_armed = false;
     bool accept_armed = false;
-    bool accept_paused = false; // EMFILE/ENFILE: not polled until resume_at
+    bool accept_paused = false; // out of descriptors: not polled until resume_at_ms
     bool connecting = false;    // non-blocking connect in progress
-    bool send_waiting = false;  // a send waits for writability
-    const IoVec *send_iov = nullptr; // owned by the core until the completion
-    IoVec tmp_iov[64]; // TEMP until the backend rework lands
-    unsigned send_n = 0;
-    EpollClock::time_point resume_at{};
-};
-
-// Receive buffers of one worker: allocated on demand up to a fixed cap so a
-// burst cannot grow memory without bound; a socket whose data finds no free
-// buffer simply stays readable until the next round.
-class EpollBufPool {
-  public:
-    static constexpr size_t kSize = 64 * 1024;
-    static constexpr uint32_t kMax = 512; // 32 MiB per worker at most
-    ~EpollBufPool();
-    // A free buffer index, or -1 when all kMax are in use (or malloc failed).
-    int get();
-    void put(uint32_t idx) { free_.push_back(idx); }
-    uint8_t *data(uint32_t idx) const { return bufs_[idx]; }
-    uint32_t in_use() const { return count_ - uint32_t(free_.size()); }
-
-  private:
-    uint8_t *bufs_[kMax] = {};
-    uint32_t count_ = 0;
-    std::vector<uint32_t> free_;
+    EpollSendMem *send_wait = nullptr; // a send waiting for writability
+    int64_t resume_at_ms = 0;   // mono_ms()
 };
 
 struct EpollWorker {
-    unsigned index = 0;
     int epfd = -1;
     int efd = -1;                          // eventfd for wake()
     std::atomic<bool> wake_pending{false}; // coalesces wakes: one eventfd write per wait round
@@ -66,8 +50,9 @@ struct EpollWorker {
     std::vector<Completion> ready;
     size_t ready_head = 0;
     std::vector<EpollSock *> paused; // listeners resting after EMFILE/ENFILE
-    EpollBufPool pool;
-    iovec iov[IOV_MAX]; // scratch for sendmsg
+    RecvPool pool;
+    EpollSendMem *free_send = nullptr;
+    iovec iov[IOV_MAX]; // scratch of a first send attempt
     ~EpollWorker();
 };
 
@@ -110,10 +95,12 @@ class EpollBackend final : public Backend {
     // on failure every pending operation completes with the error.
     void update_interest(EpollSock *s);
     void fail_pending(EpollSock *s, int res);
+    void put_send_mem(EpollWorker &w, EpollSendMem *m);
 
     // Readiness handlers (epoll_ops.cpp); each adds at most what fits in o.
     void on_event(EpollWorker &w, EpollSock *s, uint32_t ev, Out &o);
-    bool try_send(EpollWorker &w, EpollSock *s, Completion *c); // false: EAGAIN
+    // One sendmsg; false on EAGAIN. Partial writes are completions too.
+    bool try_send(EpollSock *s, const iovec *iov, unsigned n, Completion *c);
     void do_recv(EpollWorker &w, EpollSock *s, Out &o);
     void do_accept(EpollWorker &w, EpollSock *s, Out &o);
     void finish_connect(EpollSock *s, uint32_t ev, Out &o);

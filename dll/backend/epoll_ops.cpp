@@ -7,6 +7,7 @@
 #include "../errors.hpp"
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <netinet/in.h>
 #include <new>
@@ -17,9 +18,7 @@
 namespace iocpnet {
 
 namespace {
-constexpr int kAcceptBatch = 32;                        // accepts per listener per wait round
-constexpr auto kAcceptPause = std::chrono::milliseconds(100); // rest after EMFILE/ENFILE
-
+constexpr int kAcceptBatch = 32; // accepts per listener per wait round
 
 int wrap(int fd, BSock **out) {
     auto *s = new (std::nothrow) EpollSock;
@@ -32,17 +31,6 @@ int wrap(int fd, BSock **out) {
     return IOCPNET_OK;
 }
 
-// accept(2): these are the peer's network errors passed on by Linux; the
-// listener itself is fine, so the loop goes on.
-bool accept_retry(int e) {
-    switch (e) {
-    case EINTR: case ECONNABORTED: case EPROTO: case EPERM: case ENETDOWN: case ENOPROTOOPT:
-    case EHOSTDOWN: case ENONET: case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH:
-        return true;
-    default:
-        return false;
-    }
-}
 } // namespace
 
 // ---------------------------------------------------------------- any thread
@@ -101,21 +89,36 @@ void EpollBackend::recv(BSock *bs) {
 
 void EpollBackend::recv_done(const Completion &c) {
     if (c.op != Op::recv || c.buf == UINT32_MAX) return;
-    unsigned w = c.buf >> 16;
-    if (w < nworkers_) workers_[w]->pool.put(c.buf & 0xffff);
+    owner(static_cast<EpollSock *>(c.sock)).pool.put(c.buf);
 }
 
 void EpollBackend::send(BSock *bs, const IoVec *iov, unsigned n) {
     auto *s = static_cast<EpollSock *>(bs);
-    for (unsigned i = 0; i < n && i < 64; i++) s->tmp_iov[i] = iov[i];
-    s->send_iov = s->tmp_iov;
-    s->send_n = n;
+    EpollWorker &w = owner(s);
+    // At most IOV_MAX vectors and INT_MAX bytes per call: the result must fit
+    // in Completion::res; a short write is reported and the core sends the rest.
+    n = n < IOV_MAX ? n : IOV_MAX;
+    size_t total = 0;
+    unsigned used = 0;
+    for (; used < n && total < size_t(INT_MAX); used++) {
+        size_t len = iov[used].len;
+        if (len > size_t(INT_MAX) - total) len = size_t(INT_MAX) - total;
+        w.iov[used] = iovec{const_cast<void *>(iov[used].base), len};
+        total += len;
+    }
     Completion c;
-    if (try_send(owner(s), s, &c)) {
+    if (try_send(s, w.iov, used, &c)) {
         queue(s, c);
         return;
     }
-    s->send_waiting = true;
+    // The socket is full: keep a copy of the iovecs (the core's array is
+    // gone after this call) until it is writable again.
+    EpollSendMem *m = w.free_send;
+    if (m) w.free_send = m->next;
+    else if (!(m = new (std::nothrow) EpollSendMem)) return queue(s, make(Op::send, true, IOCPNET_E_NO_MEMORY, s));
+    m->n = used < EpollSendMem::kIov ? used : EpollSendMem::kIov; // fewer is a partial send
+    memcpy(m->iov, w.iov, m->n * sizeof(iovec));
+    s->send_wait = m;
     update_interest(s);
 }
 
@@ -127,32 +130,20 @@ void EpollBackend::cancel(BSock *bs) {
 
 // ---------------------------------------------------------------- readiness
 
-bool EpollBackend::try_send(EpollWorker &w, EpollSock *s, Completion *c) {
-    // At most IOV_MAX vectors and INT_MAX bytes per call: the result must fit
-    // in Completion::res; a short write is reported and the core sends the rest.
-    unsigned n = s->send_n < IOV_MAX ? s->send_n : IOV_MAX;
-    size_t total = 0;
-    unsigned used = 0;
-    for (; used < n && total < size_t(INT_MAX); used++) {
-        size_t len = s->send_iov[used].len;
-        if (len > size_t(INT_MAX) - total) len = size_t(INT_MAX) - total;
-        w.iov[used].iov_base = const_cast<void *>(s->send_iov[used].base);
-        w.iov[used].iov_len = len;
-        total += len;
-    }
+bool EpollBackend::try_send(EpollSock *s, const iovec *iov, unsigned n, Completion *c) {
     ssize_t r = 0; // nothing to write completes with 0 bytes
+    size_t total = 0;
+    for (unsigned i = 0; i < n; i++) total += iov[i].iov_len;
     if (total > 0) {
         msghdr m{};
-        m.msg_iov = w.iov;
-        m.msg_iovlen = used;
+        m.msg_iov = const_cast<iovec *>(iov);
+        m.msg_iovlen = n;
         do r = sendmsg(int(s->fd), &m, MSG_NOSIGNAL | MSG_DONTWAIT);
         while (r < 0 && errno == EINTR);
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
     }
     if (r < 0) log(IOCPNET_LOG_DEBUG, "epoll: send (fd %d): %s", int(s->fd), strerror(errno));
     *c = make(Op::send, true, r >= 0 ? int(r) : net_error(errno), s);
-    s->send_iov = nullptr;
-    s->send_n = 0;
     return true;
 }
 
@@ -173,13 +164,13 @@ void EpollBackend::do_recv(EpollWorker &w, EpollSock *s, Out &o) {
     if (idx < 0) return; // no buffer free: level-triggered, it comes back next round
     uint8_t *b = w.pool.data(uint32_t(idx));
     ssize_t r;
-    do r = ::recv(int(s->fd), b, EpollBufPool::kSize, 0);
+    do r = ::recv(int(s->fd), b, RecvPool::kSize, 0);
     while (r < 0 && errno == EINTR);
     int e = errno;
     if (r > 0) {
         Completion c = make(Op::recv, false, int(r), s);
         c.data = b;
-        c.buf = (w.index << 16) | uint32_t(idx);
+        c.buf = uint32_t(idx);
         o.put(c);
         return;
     }
@@ -192,7 +183,9 @@ void EpollBackend::do_recv(EpollWorker &w, EpollSock *s, Out &o) {
 
 void EpollBackend::do_accept(EpollWorker &w, EpollSock *s, Out &o) {
     for (int i = 0; i < kAcceptBatch && o.room(); i++) {
-        int fd = accept4(int(s->fd), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        Addr peer;
+        socklen_t plen = sizeof peer.bytes;
+        int fd = accept4(int(s->fd), reinterpret_cast<sockaddr *>(peer.bytes), &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
             auto *ns = new (std::nothrow) EpollSock;
             if (!ns) {
@@ -203,28 +196,31 @@ void EpollBackend::do_accept(EpollWorker &w, EpollSock *s, Out &o) {
             ns->fd = fd;
             Completion c = make(Op::accept, false, 0, s);
             c.accepted = ns;
+            net_addr_from(peer, &c.peer);
             o.put(c);
             continue;
         }
         int e = errno;
         if (e == EAGAIN || e == EWOULDBLOCK) return;
-        if (accept_retry(e)) continue;
-        if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
-            // Out of descriptors: the pending connection stays in the backlog
-            // and the listener stays readable, so stop polling it for a while
-            // instead of spinning; the core may free descriptors meanwhile.
+        switch (net_accept_fault(e)) {
+        case AcceptFault::retry:
+            continue;
+        case AcceptFault::pause:
+            // The listener stays readable: stop polling it for a while
+            // instead of spinning.
             log(IOCPNET_LOG_WARN, "epoll: accept (fd %d): %s; pausing the listener for %d ms", int(s->fd),
-                strerror(e), int(kAcceptPause.count()));
+                strerror(e), kAcceptPauseMs);
             o.put(make(Op::accept, false, net_error(e), s));
             s->accept_paused = true;
-            s->resume_at = EpollClock::now() + kAcceptPause;
+            s->resume_at_ms = mono_ms() + kAcceptPauseMs;
             w.paused.push_back(s);
             return; // on_event drops EPOLLIN from the interest
+        case AcceptFault::fatal:
+            s->accept_armed = false;
+            log(IOCPNET_LOG_ERROR, "epoll: accept (fd %d): %s; the listener stops", int(s->fd), strerror(e));
+            o.put(make(Op::accept, true, net_error(e), s));
+            return;
         }
-        s->accept_armed = false;
-        log(IOCPNET_LOG_ERROR, "epoll: accept (fd %d): %s; the listener stops", int(s->fd), strerror(e));
-        o.put(make(Op::accept, true, net_error(e), s));
-        return;
     }
 }
 
@@ -235,10 +231,11 @@ void EpollBackend::on_event(EpollWorker &w, EpollSock *s, uint32_t ev, Out &o) {
     // then 0 or the error, which ends the recv. The read goes before the
     // send so that a reset is reported by it, not consumed by the send.
     if (s->recv_armed && (ev & (EPOLLIN | EPOLLRDHUP | bad)) && o.room()) do_recv(w, s, o);
-    if (s->send_waiting && (ev & (EPOLLOUT | bad)) && o.room()) {
+    if (s->send_wait && (ev & (EPOLLOUT | bad)) && o.room()) {
         Completion c;
-        if (try_send(w, s, &c)) {
-            s->send_waiting = false;
+        if (try_send(s, s->send_wait->iov, s->send_wait->n, &c)) {
+            put_send_mem(w, s->send_wait);
+            s->send_wait = nullptr;
             o.put(c);
         }
     }

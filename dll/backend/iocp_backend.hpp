@@ -1,18 +1,27 @@
-// The IOCP backend: one completion port per Backend, shared by every worker.
-// Internal to iocp_backend.cpp / iocp_ops.cpp.
+// The IOCP backend: one completion port per worker. Internal to iocp_*.cpp.
 //
-// Every operation is an IoOp whose OVERLAPPED is its first member, so the
-// pointer GetQueuedCompletionStatusEx returns is the op. Ops live inside the
-// socket (one per kind; a listener owns a vector of AcceptOps), and the core
-// releases a socket only after each submitted op has completed with done, so
-// no completion ever touches freed memory. The listener's AcceptEx ops are the
-// backend's own: their count (acc_pending) keeps the listener's final accept
-// completion back until the last of them has been dequeued.
+// Ownership. A socket is associated with its owner worker's port at its
+// first operation (the core sets BSock::worker only after listen(),
+// open_stream() or the accept completion, and a handle joins one port for
+// good; an AcceptEx child is associated once it has an owner). So the owner
+// both issues every operation of a socket and dequeues all its completions:
+// nothing per socket needs a lock.
+//
+// Ops. Every operation is an IoOp whose OVERLAPPED is its first member, so
+// the OVERLAPPED* of a completion is the op; the completion key is the
+// socket. Ops live inside the socket (a listener owns its AcceptOps), and the
+// core releases a socket only after each submitted op has completed with
+// done, so no completion ever touches freed memory.
 //
 // No FILE_SKIP_COMPLETION_PORT_ON_SUCCESS: every success, immediate or not,
 // arrives through the port, so there is one completion path. An immediate
-// failure (no packet queued) is turned into a "synthetic" packet posted with
-// kKeySynthetic, so it too arrives through wait() on a worker.
+// failure (no packet queued) becomes a "synthetic" packet (IoOp::err set)
+// posted to the owner's port.
+//
+// Receiving. An idle connection has a zero-byte WSARecv pending and holds no
+// buffer (a pending buffer's pages stay locked). When it completes, data or
+// the FIN is there: the owner reads without blocking into a buffer of its
+// RecvPool, which the core gives back with recv_done().
 #pragma once
 #ifndef NOMINMAX
 #define NOMINMAX // std::min/max, not the windows.h macros
@@ -26,74 +35,69 @@
 #include <windows.h>
 
 #include "backend.hpp"
+#include "recv_pool.hpp"
 
 #include <atomic>
 #include <memory>
-#include <mutex>
-#include <vector>
 
 namespace iocpnet {
 
-class IocpBackend;
-struct IocpSock;
-
-constexpr ULONG_PTR kKeyIo = 0;        // a socket associated with the port
-constexpr ULONG_PTR kKeyWake = 1;      // wake() of a worker index we do not know: no OVERLAPPED
-constexpr ULONG_PTR kKeySynthetic = 2; // an op failed (or was refused) before reaching the kernel
-
-constexpr unsigned kAcceptsPosted = 16;   // AcceptEx kept pending per listener
-constexpr uint32_t kRecvMin = 4096;       // first receive buffer of a connection
-constexpr uint32_t kRecvMax = 64 * 1024;  // grown (doubling) while reads fill it
-constexpr unsigned kMaxSendBufs = 64;     // WSABUFs per WSASend; more = a partial send
+constexpr unsigned kAcceptsPosted = 16;                   // AcceptEx kept pending per listener
+constexpr DWORD kAcceptAddrLen = sizeof(sockaddr_in6) + 16; // what AcceptEx requires per address
 
 struct IoOp {
-    OVERLAPPED ov{};       // first: the OVERLAPPED* of a completion is the op
-    Op kind = Op::recv;
-    IocpSock *sock = nullptr;
-    int synthetic_err = 0; // IOCPNET_E_* of a kKeySynthetic packet
+    OVERLAPPED ov{}; // first: the OVERLAPPED* of a completion is the op
+    Op kind;
+    int err = 0;     // a synthetic packet's IOCPNET_E_* (0: a real completion)
+    explicit IoOp(Op k) : kind(k) {}
 };
 
-struct AcceptOp : IoOp {
-    SOCKET child = INVALID_SOCKET; // the pre-created socket AcceptEx fills
-    bool active = false;           // posted, completion not yet dequeued
-    // AcceptEx writes local and remote address here, each sockaddr + 16.
-    char addrs[2 * (sizeof(sockaddr_in6) + 16)];
+enum class IocpRecv : uint8_t {
+    idle,     // no recv, or it ended
+    polling,  // the zero-byte WSARecv is pending
+    readable, // it completed; in the worker's readable list, waiting for a buffer or a turn
 };
 
 struct IocpSock : BSock {
-    IocpBackend *be = nullptr;
+    IocpRecv recv_st = IocpRecv::idle;
+    bool bound = false;     // associated with the owner's port
+    bool cancelled = false; // cancel() was called: later ops end at once
+    bool listener = false;  // an IocpListener
+    IoOp rop{Op::recv}, sop{Op::send}, cop{Op::connect};
+    IocpSock *rprev = nullptr, *rnext = nullptr; // in IocpWorker's readable list
+};
+
+struct AcceptOp : IoOp {
+    AcceptOp() : IoOp(Op::accept) {}
+    SOCKET child = INVALID_SOCKET; // the pre-created socket AcceptEx fills
+    bool active = false;           // posted, completion not yet dequeued
+    char addrs[2 * kAcceptAddrLen]; // local and remote address, as AcceptEx writes them
+};
+
+struct IocpListener : IocpSock {
     int family = AF_INET;
-    // Set by cancel() (under mu); later completions report SHUTTING_DOWN and
-    // nothing is issued. Atomic: completions read it on any worker.
-    std::atomic<bool> cancelled{false};
+    AcceptOp acc[kAcceptsPosted];
+    unsigned acc_pending = 0; // AcceptOps whose completion is still to come
+    bool acc_done = false;    // the final (done) accept completion was produced
+    bool acc_ending = false;  // no more AcceptEx: the packet that brings pending to 0 ends it
+    int acc_err = 0;          // IOCPNET_E_* that ends accepting
+};
 
-    // connection
-    IoOp rop, sop, cop;
-    std::unique_ptr<uint8_t[]> rbuf;
-    uint32_t rcap = 0;
-    bool rgrow = false; // the last read filled rbuf: double it before the next
-    bool addrs_kept = false; // net_remember_addresses was called
-    WSABUF sbufs[kMaxSendBufs];
-
-    // Orders issuing ops against cancel(); for a listener it also guards the
-    // accept state below (AcceptEx is re-posted on workers).
-    std::mutex mu;
-    std::vector<std::unique_ptr<AcceptOp>> acc;
-    unsigned acc_pending = 0;  // AcceptOps whose completion is still to come
-    bool accepting = false;    // accept() was called
-    bool acc_done = false;     // the final (done) accept completion was produced
-    bool acc_ending = false;   // no more AcceptEx: the next packet to bring pending to 0 ends it
-    int acc_err = 0;           // IOCPNET_E_* that ends accepting
-    LPFN_ACCEPTEX acceptex = nullptr;
+struct IocpWorker {
+    HANDLE port = nullptr;
+    std::atomic<bool> wake_pending{false}; // coalesces wakes: one packet per wait round
+    RecvPool pool;
+    IocpSock *rhead = nullptr, *rtail = nullptr; // readable sockets, oldest first
+    size_t readable = 0;
 };
 
 class IocpBackend final : public Backend {
   public:
-    IocpBackend(HANDLE port, unsigned workers);
+    explicit IocpBackend(unsigned workers);
     ~IocpBackend() override;
+    int init(); // ports and extension functions; IOCPNET_OK or an error
 
     uint32_t kind() const override;
-    bool any_thread_submit() const override { return true; }
 
     int listen(const Addr &a, int backlog, BSock **out) override;
     int open_stream(const Addr &a, BSock **out) override;
@@ -109,35 +113,35 @@ class IocpBackend final : public Backend {
 
     int wait(unsigned w, Completion *out, unsigned max, int timeout_ms) override;
 
-    // iocp_ops.cpp
-    void post_recv(IocpSock *s);
-    void post_synthetic(IoOp *op, int err);
-    // Handles one dequeued accept packet; true when *out was filled.
-    bool accept_complete(AcceptOp *op, int err, Completion *out);
-    void complete_connect(IocpSock *s, int err, Completion *out);
-
-    HANDLE port() const { return port_; }
-    // A new overlapped socket of `family`, associated with the port.
-    SOCKET new_socket(int family, bool associate, int *err);
-    bool associate(SOCKET s);
-
   private:
-    int post_accept(IocpSock *l, AcceptOp *op); // with l->mu held
-    LPFN_CONNECTEX connectex(SOCKET s);
+    IocpWorker &wk(const IocpSock *s) { return workers_[s->worker]; }
+    int attach(IocpSock *s); // joins the owner's port once; IOCPNET_OK or an error
+    void post_synthetic(IocpSock *s, IoOp *op, int err);
+    // Handles one dequeued packet; true when *out was filled.
+    bool complete(IocpWorker &w, const OVERLAPPED_ENTRY &e, Completion *out);
 
-    HANDLE port_;
-    unsigned workers_;
-    std::mutex fn_mu_;
+    // iocp_ops.cpp
+    int post_accept(IocpListener *l, AcceptOp *op);
+    bool accept_complete(IocpListener *l, AcceptOp *op, int err, Completion *out);
+    void connect_complete(IocpSock *s, int err, Completion *out);
+    void post_zero_recv(IocpSock *s);
+    bool read_some(IocpWorker &w, IocpSock *s, Completion *out); // true when *out was filled
+    void push_readable(IocpWorker &w, IocpSock *s);
+    void unlink_readable(IocpWorker &w, IocpSock *s);
+
+    std::unique_ptr<IocpWorker[]> workers_; // IocpWorker holds an atomic: not movable
+    unsigned nworkers_;
+    // The TCP provider's extension functions, the same for IPv4 and IPv6.
+    LPFN_ACCEPTEX acceptex_ = nullptr;
+    LPFN_GETACCEPTEXSOCKADDRS acceptex_addrs_ = nullptr;
     LPFN_CONNECTEX connectex_ = nullptr;
 };
 
+// A new overlapped stream socket of `family` (iocp_backend.cpp).
+SOCKET iocp_socket(int family, int *err);
 // The error of a failed overlapped op as an IOCPNET_E_* code (net_win.cpp).
 int iocp_op_error(SOCKET s, OVERLAPPED *ov);
 // WSAStartup, once per process (net_win.cpp). IOCPNET_OK or SYSTEM.
 int net_startup();
-// Records a connected socket's addresses for net_address_text after the
-// connection is gone; forgotten when the socket is released (net_win.cpp).
-void net_remember_addresses(SOCKET s);
-void net_forget_addresses(SOCKET s);
 
 } // namespace iocpnet

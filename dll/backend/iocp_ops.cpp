@@ -1,5 +1,6 @@
-// The IOCP backend's operations: AcceptEx, ConnectEx, WSARecv, WSASend, and
-// what each does when its completion is dequeued.
+// The IOCP backend's operations: AcceptEx, ConnectEx, the zero-byte WSARecv
+// and the read after it, WSASend, and what each does when its completion is
+// dequeued. All of it runs on the socket's owner worker.
 #include "iocp_backend.hpp"
 #include "../errors.hpp"
 
@@ -9,32 +10,28 @@
 namespace iocpnet {
 
 namespace {
-constexpr DWORD kAddrLen = sizeof(sockaddr_in6) + 16; // what AcceptEx requires per address
 // Bytes per WSASend. An overlapped send completes only when the stack has
 // taken all of it, with its pages locked until then: a cap reports progress
 // to the core (stats, on_drain) while a slow peer reads, and bounds the
 // memory a connection locks.
 constexpr size_t kSendCap = 256 * 1024;
+constexpr unsigned kMaxSendBufs = 64; // WSABUFs per WSASend; more = a partial send
 
-void reset(IoOp *op) { memset(&op->ov, 0, sizeof op->ov); }
-} // namespace
-
-void IocpBackend::post_synthetic(IoOp *op, int err) {
-    op->synthetic_err = err;
-    reset(op);
-    if (!PostQueuedCompletionStatus(port_, 0, kKeySynthetic, &op->ov))
-        log(IOCPNET_LOG_ERROR, "iocp: PostQueuedCompletionStatus failed (%lu): an operation is lost", GetLastError());
+void start(IoOp *op) {
+    memset(&op->ov, 0, sizeof op->ov);
+    op->err = 0;
 }
+} // namespace
 
 // ------------------------------------------------------------------ accept
 
-int IocpBackend::post_accept(IocpSock *l, AcceptOp *op) {
+int IocpBackend::post_accept(IocpListener *l, AcceptOp *op) {
     int err = 0;
-    op->child = new_socket(l->family, false, &err);
+    op->child = iocp_socket(l->family, &err);
     if (op->child == INVALID_SOCKET) return err;
-    reset(op);
+    start(op);
     DWORD got = 0;
-    if (!l->acceptex(SOCKET(l->fd), op->child, op->addrs, 0, kAddrLen, kAddrLen, &got, &op->ov)) {
+    if (!acceptex_(SOCKET(l->fd), op->child, op->addrs, 0, kAcceptAddrLen, kAcceptAddrLen, &got, &op->ov)) {
         int e = WSAGetLastError();
         if (e != ERROR_IO_PENDING) {
             closesocket(op->child);
@@ -42,33 +39,28 @@ int IocpBackend::post_accept(IocpSock *l, AcceptOp *op) {
             return fail(net_error(e), "AcceptEx: WSA error %d", e);
         }
     }
-    // Safe after issuing: its completion handler waits for l->mu, held here.
     op->active = true;
     l->acc_pending++;
     return IOCPNET_OK;
 }
 
 void IocpBackend::accept(BSock *b) {
-    auto *l = static_cast<IocpSock *>(b);
-    std::lock_guard<std::mutex> lk(l->mu);
-    l->accepting = true;
-    int last = IOCPNET_E_SHUTTING_DOWN;
-    if (!l->cancelled)
-        for (auto &op : l->acc)
-            if (int rc = post_accept(l, op.get())) last = rc;
+    auto *l = static_cast<IocpListener *>(b);
+    int last = l->cancelled ? IOCPNET_E_SHUTTING_DOWN : attach(l);
+    if (last == IOCPNET_OK)
+        for (AcceptOp &op : l->acc)
+            if (int rc = post_accept(l, &op)) last = rc;
     if (l->acc_pending == 0) {
         // Nothing could be posted: end at once, through the port like any
         // other completion.
         l->acc_ending = true;
-        l->acc[0]->active = true;
+        l->acc[0].active = true;
         l->acc_pending++;
-        post_synthetic(l->acc[0].get(), last);
+        post_synthetic(l, &l->acc[0], last);
     }
 }
 
-bool IocpBackend::accept_complete(AcceptOp *op, int err, Completion *out) {
-    IocpSock *l = op->sock;
-    std::lock_guard<std::mutex> lk(l->mu);
+bool IocpBackend::accept_complete(IocpListener *l, AcceptOp *op, int err, Completion *out) {
     op->active = false;
     l->acc_pending--;
     SOCKET child = op->child;
@@ -77,20 +69,25 @@ bool IocpBackend::accept_complete(AcceptOp *op, int err, Completion *out) {
     bool open = !l->cancelled && !l->acc_ending;
     if (err == IOCPNET_OK && open) {
         // The accepted socket inherits the listener's properties only now;
-        // without this getpeername and shutdown fail on it.
+        // without this getpeername and shutdown fail on it. It joins a port
+        // at its first operation, once the core has given it an owner.
         SOCKET ls = SOCKET(l->fd);
         if (setsockopt(child, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, reinterpret_cast<const char *>(&ls),
-                       sizeof ls) != 0 ||
-            !associate(child)) {
-            err = fail(IOCPNET_E_SYSTEM, "accepted socket set-up: error %d", WSAGetLastError());
+                       sizeof ls) != 0) {
+            err = fail(IOCPNET_E_SYSTEM, "SO_UPDATE_ACCEPT_CONTEXT: WSA error %d", WSAGetLastError());
         } else if (auto *ns = new (std::nothrow) IocpSock) {
             ns->fd = sock_t(child);
-            ns->be = this;
-            ns->family = l->family;
-            net_remember_addresses(child);
-            ns->addrs_kept = true;
             child = INVALID_SOCKET;
             out->accepted = ns;
+            sockaddr *local = nullptr, *remote = nullptr;
+            int llen = 0, rlen = 0;
+            acceptex_addrs_(op->addrs, 0, kAcceptAddrLen, kAcceptAddrLen, &local, &llen, &remote, &rlen);
+            Addr peer;
+            if (remote && rlen > 0 && size_t(rlen) <= sizeof peer.bytes) {
+                memcpy(peer.bytes, remote, size_t(rlen));
+                peer.len = uint32_t(rlen);
+                net_addr_from(peer, &out->peer);
+            }
             produced = true;
         } else {
             err = IOCPNET_E_NO_MEMORY;
@@ -104,9 +101,9 @@ bool IocpBackend::accept_complete(AcceptOp *op, int err, Completion *out) {
         produced = true;
     }
     if (open) {
-        for (auto &o : l->acc)
-            if (!o->active)
-                if (int rc = post_accept(l, o.get())) l->acc_err = rc;
+        for (AcceptOp &o : l->acc)
+            if (!o.active)
+                if (int rc = post_accept(l, &o)) l->acc_err = rc;
     }
     if (l->acc_pending == 0 && !l->acc_done) {
         // The last AcceptEx is back: this is the end of the accept stream.
@@ -120,7 +117,7 @@ bool IocpBackend::accept_complete(AcceptOp *op, int err, Completion *out) {
             l->acc_ending = true;
             op->active = true;
             l->acc_pending++;
-            post_synthetic(op, end);
+            post_synthetic(l, op, end);
         }
     }
     return produced;
@@ -130,111 +127,145 @@ bool IocpBackend::accept_complete(AcceptOp *op, int err, Completion *out) {
 
 void IocpBackend::connect(BSock *b, const Addr &peer) {
     auto *s = static_cast<IocpSock *>(b);
-    std::lock_guard<std::mutex> lk(s->mu);
-    s->cop.kind = Op::connect;
-    s->cop.sock = s;
-    if (s->cancelled) return post_synthetic(&s->cop, IOCPNET_E_SHUTTING_DOWN);
+    if (s->cancelled) return post_synthetic(s, &s->cop, IOCPNET_E_SHUTTING_DOWN);
+    if (int rc = attach(s)) return post_synthetic(s, &s->cop, rc);
     // ConnectEx insists on a bound socket.
     sockaddr_storage any{};
     any.ss_family = ADDRESS_FAMILY(peer.family());
     int alen = peer.family() == AF_INET6 ? int(sizeof(sockaddr_in6)) : int(sizeof(sockaddr_in));
     if (bind(SOCKET(s->fd), reinterpret_cast<const sockaddr *>(&any), alen) != 0) {
         int e = WSAGetLastError();
-        return post_synthetic(&s->cop, fail(net_error(e), "bind before ConnectEx: WSA error %d", e));
+        return post_synthetic(s, &s->cop, fail(net_error(e), "bind before ConnectEx: WSA error %d", e));
     }
-    LPFN_CONNECTEX fn = connectex(SOCKET(s->fd));
-    if (!fn) return post_synthetic(&s->cop, fail(IOCPNET_E_SYSTEM, "ConnectEx unavailable"));
-    reset(&s->cop);
-    if (!fn(SOCKET(s->fd), reinterpret_cast<const sockaddr *>(peer.bytes), int(peer.len), nullptr, 0, nullptr,
-            &s->cop.ov)) {
+    start(&s->cop);
+    if (!connectex_(SOCKET(s->fd), reinterpret_cast<const sockaddr *>(peer.bytes), int(peer.len), nullptr, 0, nullptr,
+                    &s->cop.ov)) {
         int e = WSAGetLastError();
-        if (e != ERROR_IO_PENDING) post_synthetic(&s->cop, fail(net_error(e), "ConnectEx: WSA error %d", e));
+        if (e != ERROR_IO_PENDING) post_synthetic(s, &s->cop, fail(net_error(e), "ConnectEx: WSA error %d", e));
     }
 }
 
-void IocpBackend::complete_connect(IocpSock *s, int err, Completion *out) {
+void IocpBackend::connect_complete(IocpSock *s, int err, Completion *out) {
     out->done = true;
     if (err == IOCPNET_OK &&
         setsockopt(SOCKET(s->fd), SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, nullptr, 0) != 0) // for getpeername, shutdown
         err = fail(IOCPNET_E_SYSTEM, "SO_UPDATE_CONNECT_CONTEXT: WSA error %d", WSAGetLastError());
-    if (err == IOCPNET_OK) {
-        net_remember_addresses(SOCKET(s->fd));
-        s->addrs_kept = true;
-    }
     if (err != IOCPNET_OK && s->cancelled) err = IOCPNET_E_SHUTTING_DOWN;
     out->res = err;
 }
 
 // -------------------------------------------------------------------- recv
 
-void IocpBackend::post_recv(IocpSock *s) {
-    // recv_done comes outside the core's connection lock, so a cancel() may
-    // race with it: the lock makes "check cancelled, issue WSARecv" one step
-    // against "set cancelled, CancelIoEx", or the read would outlive the cancel.
-    std::lock_guard<std::mutex> lk(s->mu);
-    s->rop.kind = Op::recv;
-    s->rop.sock = s;
-    if (s->cancelled) return post_synthetic(&s->rop, IOCPNET_E_SHUTTING_DOWN);
-    if (!s->rbuf || s->rgrow) {
-        // Start small (idle connections are the common case) and double while
-        // reads fill the buffer, so bulk transfers get few large reads.
-        uint32_t cap = s->rbuf ? (s->rcap * 2 < kRecvMax ? s->rcap * 2 : kRecvMax) : kRecvMin;
-        uint8_t *nb = new (std::nothrow) uint8_t[cap];
-        if (nb) {
-            s->rbuf.reset(nb);
-            s->rcap = cap;
-        } else if (!s->rbuf) {
-            return post_synthetic(&s->rop, IOCPNET_E_NO_MEMORY);
-        }
-        s->rgrow = false;
-    }
-    WSABUF wb{s->rcap, reinterpret_cast<char *>(s->rbuf.get())};
+void IocpBackend::recv(BSock *b) {
+    auto *s = static_cast<IocpSock *>(b);
+    if (s->cancelled) return post_synthetic(s, &s->rop, IOCPNET_E_SHUTTING_DOWN);
+    if (int rc = attach(s)) return post_synthetic(s, &s->rop, rc);
+    post_zero_recv(s);
+}
+
+// Completes when data or the FIN arrives, without a buffer to lock meanwhile.
+void IocpBackend::post_zero_recv(IocpSock *s) {
+    s->recv_st = IocpRecv::polling;
+    start(&s->rop);
+    WSABUF wb{0, nullptr};
     DWORD flags = 0;
-    reset(&s->rop);
     if (WSARecv(SOCKET(s->fd), &wb, 1, nullptr, &flags, &s->rop.ov, nullptr) != 0) {
         int e = WSAGetLastError();
-        if (e != WSA_IO_PENDING) post_synthetic(&s->rop, net_error(e));
+        if (e != WSA_IO_PENDING) post_synthetic(s, &s->rop, net_error(e));
     }
 }
 
-void IocpBackend::recv(BSock *b) { post_recv(static_cast<IocpSock *>(b)); }
+bool IocpBackend::read_some(IocpWorker &w, IocpSock *s, Completion *out) {
+    int idx = w.pool.get();
+    if (idx < 0) { // every buffer is with the core: wait for a recv_done
+        push_readable(w, s);
+        return false;
+    }
+    uint8_t *buf = w.pool.data(uint32_t(idx));
+    int r = ::recv(SOCKET(s->fd), reinterpret_cast<char *>(buf), int(RecvPool::kSize), 0);
+    int e = r < 0 ? WSAGetLastError() : 0;
+    if (r > 0) {
+        *out = Completion{};
+        out->op = Op::recv;
+        out->res = r;
+        out->ctx = s->ctx;
+        out->sock = s;
+        out->data = buf;
+        out->buf = uint32_t(idx);
+        // A full buffer means more is probably waiting: read again in the
+        // next round instead of asking the kernel to tell us.
+        if (size_t(r) == RecvPool::kSize) push_readable(w, s);
+        else post_zero_recv(s);
+        return true;
+    }
+    w.pool.put(uint32_t(idx));
+    if (r < 0 && e == WSAEWOULDBLOCK) { // nothing after all
+        post_zero_recv(s);
+        return false;
+    }
+    *out = Completion{};
+    out->op = Op::recv;
+    out->done = true;
+    out->res = r == 0 ? 0 : net_error(e); // 0: the peer's FIN
+    out->ctx = s->ctx;
+    out->sock = s;
+    return true;
+}
 
 void IocpBackend::recv_done(const Completion &c) {
-    // The buffer is the socket's own: giving it back means reading into it
-    // again. After a cancel, post_recv ends the stream with a done completion.
-    if (c.op != Op::recv || c.done || c.res <= 0) return;
-    post_recv(static_cast<IocpSock *>(c.sock));
+    if (c.op != Op::recv || c.res <= 0 || !c.sock) return;
+    wk(static_cast<IocpSock *>(c.sock)).pool.put(c.buf);
+}
+
+void IocpBackend::push_readable(IocpWorker &w, IocpSock *s) {
+    s->recv_st = IocpRecv::readable;
+    s->rnext = nullptr;
+    s->rprev = w.rtail;
+    if (w.rtail) w.rtail->rnext = s;
+    else w.rhead = s;
+    w.rtail = s;
+    w.readable++;
+}
+
+void IocpBackend::unlink_readable(IocpWorker &w, IocpSock *s) {
+    if (s->rprev) s->rprev->rnext = s->rnext;
+    else w.rhead = s->rnext;
+    if (s->rnext) s->rnext->rprev = s->rprev;
+    else w.rtail = s->rprev;
+    s->rprev = s->rnext = nullptr;
+    w.readable--;
 }
 
 // -------------------------------------------------------------------- send
 
 void IocpBackend::send(BSock *b, const IoVec *iov, unsigned n) {
     auto *s = static_cast<IocpSock *>(b);
-    std::lock_guard<std::mutex> lk(s->mu);
-    s->sop.kind = Op::send;
-    s->sop.sock = s;
-    if (s->cancelled) return post_synthetic(&s->sop, IOCPNET_E_SHUTTING_DOWN);
+    if (s->cancelled) return post_synthetic(s, &s->sop, IOCPNET_E_SHUTTING_DOWN);
+    if (int rc = attach(s)) return post_synthetic(s, &s->sop, rc);
+    // WSASend captures the WSABUF array before it returns (the bytes stay
+    // the core's until the completion), so it lives on the stack.
     // Beyond kMaxSendBufs buffers or kSendCap bytes this is a partial send;
     // the core submits the rest after the completion.
+    WSABUF bufs[kMaxSendBufs];
     DWORD k = 0;
     size_t total = 0;
     for (unsigned i = 0; i < n && k < kMaxSendBufs && total < kSendCap; i++) {
         size_t len = iov[i].len < kSendCap - total ? iov[i].len : kSendCap - total;
         if (len == 0) continue;
-        s->sbufs[k].buf = static_cast<char *>(const_cast<void *>(iov[i].base));
-        s->sbufs[k].len = ULONG(len);
+        bufs[k].buf = static_cast<char *>(const_cast<void *>(iov[i].base));
+        bufs[k].len = ULONG(len);
         total += len;
         k++;
     }
     if (k == 0) { // nothing to write still completes, with 0 bytes
-        s->sbufs[0].buf = nullptr;
-        s->sbufs[0].len = 0;
+        bufs[0].buf = nullptr;
+        bufs[0].len = 0;
         k = 1;
     }
-    reset(&s->sop);
-    if (WSASend(SOCKET(s->fd), s->sbufs, k, nullptr, 0, &s->sop.ov, nullptr) != 0) {
+    start(&s->sop);
+    if (WSASend(SOCKET(s->fd), bufs, k, nullptr, 0, &s->sop.ov, nullptr) != 0) {
         int e = WSAGetLastError();
-        if (e != WSA_IO_PENDING) post_synthetic(&s->sop, net_error(e));
+        if (e != WSA_IO_PENDING) post_synthetic(s, &s->sop, net_error(e));
     }
 }
 

@@ -20,13 +20,18 @@ namespace iocpnet {
 
 #if defined(_WIN32)
 static int last_sock_error() { return WSAGetLastError(); }
+using socklen_type = int;
+// mingw's gai_strerror is gai_strerrorW under UNICODE and fills a static
+// buffer: the code says enough.
+static const char *resolve_error(int rc, char *buf, size_t len) {
+    snprintf(buf, len, "WSA error %d", rc);
+    return buf;
+}
 #else
 static int last_sock_error() { return errno; }
 static int net_startup() { return IOCPNET_OK; }
 using socklen_type = socklen_t;
-#endif
-#if defined(_WIN32)
-using socklen_type = int;
+static const char *resolve_error(int rc, char *, size_t) { return gai_strerror(rc); }
 #endif
 
 int64_t mono_ms() {
@@ -52,8 +57,11 @@ int net_resolve(const char *host, uint16_t port, bool passive, Addr *out) {
         hints.ai_flags &= ~AI_ADDRCONFIG;
         rc = getaddrinfo(host, service, &hints, &res);
     }
-    if (rc != 0 || !res)
-        return fail(IOCPNET_E_ADDR_INVALID, "cannot resolve '%s': %s", host ? host : "(any)", gai_strerror(rc));
+    if (rc != 0 || !res) {
+        char why[32];
+        return fail(IOCPNET_E_ADDR_INVALID, "cannot resolve '%s': %s", host ? host : "(any)",
+                    resolve_error(rc, why, sizeof why));
+    }
     // Prefer IPv4 for a name that has both: loopback servers usually listen there.
     addrinfo *pick = res;
     for (addrinfo *ai = res; ai; ai = ai->ai_next)

@@ -2,11 +2,8 @@
 #include "net_posix.hpp"
 #include "../errors.hpp"
 
-#include <arpa/inet.h>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -56,6 +53,18 @@ int net_listen_socket(const Addr &a, int backlog, int *out) {
     int e = errno;
     close(fd);
     return fail(net_error(e), "%s: %s", step, strerror(e));
+}
+
+AcceptFault net_accept_fault(int e) {
+    switch (e) {
+    case EINTR: case EAGAIN: case ECONNABORTED: case EPROTO: case EPERM: case ENETDOWN: case ENOPROTOOPT:
+    case EHOSTDOWN: case ENONET: case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH: case ETIMEDOUT:
+        return AcceptFault::retry;
+    case EMFILE: case ENFILE: case ENOBUFS: case ENOMEM:
+        return AcceptFault::pause;
+    default:
+        return AcceptFault::fatal;
+    }
 }
 
 void net_shutdown_write(sock_t s) { shutdown(int(s), SHUT_WR); }

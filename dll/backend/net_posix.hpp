@@ -1,5 +1,5 @@
-// Socket creation shared by the POSIX backends (io_uring and epoll), which
-// both want the same non-blocking, close-on-exec stream sockets.
+// What the POSIX backends (io_uring and epoll) share: socket creation and
+// one policy for accept errors.
 #pragma once
 #include "backend.hpp"
 
@@ -10,5 +10,16 @@ int net_stream_socket(int family, int *fd);
 // A listening socket bound to a (SO_REUSEADDR; dual-stack for "::").
 // Errors: ADDR_IN_USE, ADDR_INVALID, LIMIT, SYSTEM.
 int net_listen_socket(const Addr &a, int backlog, int *fd);
+
+// What an accept(2) error (errno) means for the listener:
+//   retry: the new connection's own trouble (Linux passes its pending network
+//          errors on to accept); accept again at once, report nothing.
+//   pause: out of descriptors or memory; the connection stays in the backlog,
+//          so accepting again at once would spin: report it and pause the
+//          listener for kAcceptPauseMs (the core may free descriptors meanwhile).
+//   fatal: the listener itself is broken; accepting ends.
+enum class AcceptFault : uint8_t { retry, pause, fatal };
+AcceptFault net_accept_fault(int err);
+constexpr int kAcceptPauseMs = 50;
 
 } // namespace iocpnet

@@ -4,14 +4,9 @@
 
 #include <mstcpip.h>
 
-#include <cstdio>
-#include <cstring>
 #include <mutex>
-#include <unordered_map>
 
 namespace iocpnet {
-
-int Addr::family() const { return reinterpret_cast<const sockaddr *>(bytes)->sa_family; }
 
 int net_startup() {
     static std::once_flag once;
@@ -21,108 +16,6 @@ int net_startup() {
         rc = WSAStartup(MAKEWORD(2, 2), &wd);
     });
     return rc == 0 ? IOCPNET_OK : fail(IOCPNET_E_SYSTEM, "WSAStartup failed: %d", rc);
-}
-
-int net_resolve(const char *host, uint16_t port, bool passive, Addr *out) {
-    if (net_startup() != IOCPNET_OK) return IOCPNET_E_SYSTEM; // the core may resolve before any port exists
-    addrinfo hints{}, *res = nullptr;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_flags = (passive ? AI_PASSIVE : 0) | AI_NUMERICSERV;
-    if (host && !*host) host = nullptr;
-    if (!host && passive) hints.ai_family = AF_INET; // NULL = all IPv4 addresses
-    char service[8];
-    snprintf(service, sizeof service, "%u", unsigned(port));
-    int rc = getaddrinfo(host, service, &hints, &res);
-    if (rc != 0 || !res)
-        return fail(IOCPNET_E_ADDR_INVALID, "cannot resolve '%s': error %d", host ? host : "(any)", rc);
-    // Prefer IPv4 for a name that has both, as on Linux.
-    addrinfo *pick = res;
-    for (addrinfo *ai = res; ai; ai = ai->ai_next)
-        if (ai->ai_family == AF_INET) { pick = ai; break; }
-    if (pick->ai_addrlen > sizeof out->bytes) {
-        freeaddrinfo(res);
-        return fail(IOCPNET_E_ADDR_INVALID, "address too long");
-    }
-    memcpy(out->bytes, pick->ai_addr, pick->ai_addrlen);
-    out->len = uint32_t(pick->ai_addrlen);
-    freeaddrinfo(res);
-    return IOCPNET_OK;
-}
-
-// Once a connection is closed (peer FIN and our shutdown, or a reset) Winsock
-// answers getpeername with WSAENOTCONN, but the API promises the addresses
-// until on_close has returned. So they are recorded when the connection is
-// established and looked up when the socket no longer knows them.
-namespace {
-struct AddrPair {
-    sockaddr_storage local, peer;
-};
-std::mutex g_addr_mu;
-std::unordered_map<SOCKET, AddrPair> g_addrs;
-
-bool sock_name(SOCKET s, bool peer, sockaddr_storage *ss, int *err) {
-    int sl = sizeof *ss;
-    int rc = peer ? getpeername(s, reinterpret_cast<sockaddr *>(ss), &sl)
-                  : getsockname(s, reinterpret_cast<sockaddr *>(ss), &sl);
-    if (rc == 0) return true;
-    *err = WSAGetLastError();
-    return false;
-}
-} // namespace
-
-void net_remember_addresses(SOCKET s) {
-    AddrPair p{};
-    int err = 0;
-    if (!sock_name(s, false, &p.local, &err) || !sock_name(s, true, &p.peer, &err)) return;
-    try {
-        std::lock_guard<std::mutex> lk(g_addr_mu);
-        g_addrs[s] = p;
-    } catch (...) { // no memory: the live socket still answers
-    }
-}
-
-void net_forget_addresses(SOCKET s) {
-    std::lock_guard<std::mutex> lk(g_addr_mu);
-    g_addrs.erase(s);
-}
-
-int net_address_text(sock_t s, bool peer, char *buf, size_t len) {
-    sockaddr_storage ss{};
-    int e = 0;
-    if (!sock_name(SOCKET(s), peer, &ss, &e)) {
-        std::lock_guard<std::mutex> lk(g_addr_mu);
-        auto it = g_addrs.find(SOCKET(s));
-        if (it == g_addrs.end())
-            return fail(net_error(e), "%s: WSA error %d", peer ? "getpeername" : "getsockname", e);
-        ss = peer ? it->second.peer : it->second.local;
-    }
-    char ip[INET6_ADDRSTRLEN] = "", text[IOCPNET_ADDRSTRLEN];
-    if (ss.ss_family == AF_INET6) {
-        auto *a6 = reinterpret_cast<sockaddr_in6 *>(&ss);
-        inet_ntop(AF_INET6, &a6->sin6_addr, ip, sizeof ip);
-        snprintf(text, sizeof text, "[%s]:%u", ip, unsigned(ntohs(a6->sin6_port)));
-    } else {
-        auto *a4 = reinterpret_cast<sockaddr_in *>(&ss);
-        inet_ntop(AF_INET, &a4->sin_addr, ip, sizeof ip);
-        snprintf(text, sizeof text, "%s:%u", ip, unsigned(ntohs(a4->sin_port)));
-    }
-    size_t need = strlen(text) + 1;
-    if (need > len) return fail(IOCPNET_E_LIMIT, "address needs %u bytes", unsigned(need));
-    memcpy(buf, text, need);
-    return IOCPNET_OK;
-}
-
-int net_local_port(sock_t s, uint16_t *out) {
-    sockaddr_storage ss{};
-    int sl = sizeof ss;
-    if (getsockname(SOCKET(s), reinterpret_cast<sockaddr *>(&ss), &sl) != 0) {
-        int e = WSAGetLastError();
-        return fail(net_error(e), "getsockname: WSA error %d", e);
-    }
-    *out = ss.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6 *>(&ss)->sin6_port)
-                                    : ntohs(reinterpret_cast<sockaddr_in *>(&ss)->sin_port);
-    return IOCPNET_OK;
 }
 
 void net_set_nodelay(sock_t s, bool on) {

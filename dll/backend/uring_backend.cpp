@@ -5,7 +5,6 @@
 #include "../errors.hpp"
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <new>
 #include <netinet/in.h>
@@ -17,9 +16,11 @@
 
 namespace iocpnet {
 
-int64_t uring_now_ms() {
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+UringWorker::~UringWorker() {
+    while (UringSendMem *m = free_send) {
+        free_send = m->next;
+        delete m;
+    }
 }
 
 // ---------------------------------------------------------------- UringBufRing
@@ -226,7 +227,6 @@ void UringBackend::wake(unsigned wi) {
 }
 
 // --------------------------------------------------------------- sockets
-
 
 int UringBackend::listen(const Addr &a, int backlog, BSock **out) {
     int fd = -1;

@@ -1,10 +1,13 @@
 // The io_uring backend: one ring per worker, multishot accept and recv into
-// a per-worker provided-buffer ring, sendmsg, connect, cancel by fd, and an
-// eventfd read for wake(). Internal to uring_*.cpp.
+// a per-worker provided-buffer ring, send/sendmsg, connect, cancel by fd, and
+// an eventfd read for wake(). Every request on a socket is submitted by its
+// owner worker's ring, so all its CQEs come back there. Internal to uring_*.cpp.
 #pragma once
 #include "backend.hpp"
 
 #include <liburing.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <atomic>
 #include <cstdint>
@@ -56,19 +59,31 @@ struct UringList {
 
 enum class UringOpState : uint8_t { idle, armed, parked };
 
+// A sendmsg's header and iovecs: the kernel may read them until the CQE
+// (submission is batched until the next wait), while the core's iov[] is
+// valid only during send(). Taken from the worker's free list for one send,
+// so an idle socket holds none.
+struct UringSendMem {
+    static constexpr unsigned kIov = 64; // more is a partial send; the core sends the rest
+    UringSendMem *next = nullptr;        // in UringWorker::free_send
+    msghdr msg{};
+    iovec iov[kIov];
+};
+
+// Per-socket state, kept small (the engine aims at <= 512 B per idle
+// connection in all): what only an operation in flight needs lives outside.
 struct alignas(8) UringSock : BSock {
     UringOpState accept_st = UringOpState::idle;
     UringOpState recv_st = UringOpState::idle;
     bool send_busy = false, connect_busy = false;
     bool cancelling = false; // cancel() was called: nothing is re-armed any more
     uint8_t synth = 0;       // bit per Op: a completion made up in user space
-    int synth_res[4] = {};
-    int64_t park_until_ms = 0; // accept backoff after EMFILE/ENFILE
-    UringLink park;                 // in UringWorker::starved (recv) or UringWorker::backoff (accept)
-    UringLink synth_link;           // in UringWorker::synth
-    Addr peer;                 // connect's address: must outlive the SQE
-    msghdr msg{}; // sendmsg's header: the kernel may read it after submission
-    IoVec tmp_iov[64]; // TEMP until the backend rework lands
+    int16_t synth_res[4] = {}; // IOCPNET_E_* (or 0): small numbers
+    UringLink park;          // in UringWorker::starved (recv) or UringWorker::backoff (accept)
+    UringLink synth_link;    // in UringWorker::synth
+    int64_t park_until_ms = 0;          // listener: accept paused until then (mono_ms)
+    Addr *connect_to = nullptr;         // connect in flight: the kernel may read the address until its CQE
+    UringSendMem *send_mem = nullptr;   // sendmsg in flight
     UringSock() { park.owner = synth_link.owner = this; }
 };
 
@@ -100,6 +115,8 @@ struct UringWorker {
     UringList starved; // recv parked on -ENOBUFS, re-armed as buffers come back
     UringList backoff; // accept parked on EMFILE/ENFILE, re-armed after a delay
     UringList synth;   // sockets with synthetic completions to report
+    UringSendMem *free_send = nullptr; // sendmsg memory of finished sends
+    ~UringWorker();
 };
 
 class UringBackend final : public Backend {
@@ -109,7 +126,6 @@ class UringBackend final : public Backend {
     static constexpr unsigned kBufCount = 512;      // per worker, power of two
     static constexpr unsigned kBufSize = 16 * 1024; // one recv completion at most
     static constexpr uint16_t kBgid = 0;
-    static constexpr int kAcceptBackoffMs = 50;
 
     explicit UringBackend(unsigned workers);
     ~UringBackend() override;
@@ -134,6 +150,8 @@ class UringBackend final : public Backend {
     io_uring_sqe *get_sqe(UringWorker &w);
     void post_synth(UringSock *s, Op op, int res);
     bool take_synth(UringWorker &w, Completion *c);
+    void end_connect(UringSock *s); // frees the address the kernel no longer reads
+    void put_send_mem(UringWorker &w, UringSendMem *m);
     void arm_accept(UringSock *s);
     void arm_recv(UringSock *s);
     void arm_wake(UringWorker &w);
@@ -148,6 +166,5 @@ class UringBackend final : public Backend {
 };
 
 int uring_probe(); // IOCPNET_OK or fail(IOCPNET_E_UNSUPPORTED, ...): uring_backend.cpp
-int64_t uring_now_ms();
 
 } // namespace iocpnet

@@ -1,12 +1,12 @@
 // io_uring backend, part 2: the operations (accept, connect, recv, send,
 // cancel) and the translation of their CQEs into Completions.
 #include "uring_backend.hpp"
+#include "net_posix.hpp"
 #include "../errors.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <climits>
-#include <cstddef>
 #include <cstring>
 #include <new>
 #include <poll.h>
@@ -15,10 +15,6 @@
 
 namespace iocpnet {
 namespace {
-
-static_assert(sizeof(IoVec) == sizeof(iovec) && offsetof(IoVec, base) == offsetof(iovec, iov_base) &&
-                  offsetof(IoVec, len) == offsetof(iovec, iov_len),
-              "IoVec must match struct iovec");
 
 UringSock *as_uring(BSock *b) { return static_cast<UringSock *>(b); }
 
@@ -34,19 +30,6 @@ Completion make(Op op, bool done, int res, UringSock *s) {
     return c;
 }
 
-// Errors after which accept(2) should simply be retried (see accept(2): Linux
-// passes pending network errors of the new connection to accept).
-bool accept_transient(int e) {
-    switch (e) {
-    case EMFILE: case ENFILE: case ENOBUFS: case ENOMEM: case ECONNABORTED: case EINTR: case EAGAIN:
-    case EPERM: case EPROTO: case ENETDOWN: case ENOPROTOOPT: case EHOSTDOWN: case ENONET:
-    case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH: case ETIMEDOUT:
-        return true;
-    default:
-        return false;
-    }
-}
-
 // Re-arm starved receivers only once a few buffers are back, so a ring that
 // hovers at empty does not churn through -ENOBUFS completions.
 constexpr unsigned kMinFreeToRearm = 8;
@@ -59,7 +42,7 @@ constexpr unsigned kMinFreeToRearm = 8;
 // SQE to submit with. Reported by the next wait() on the socket's worker.
 void UringBackend::post_synth(UringSock *s, Op op, int res) {
     s->synth |= uint8_t(1u << unsigned(op));
-    s->synth_res[unsigned(op)] = res;
+    s->synth_res[unsigned(op)] = int16_t(res);
     if (!s->synth_link.linked()) wk(s).synth.push_back(&s->synth_link);
 }
 
@@ -93,7 +76,7 @@ void UringBackend::arm_accept(UringSock *s) {
 // shortened to the next expiry.
 int UringBackend::unpark_accept(UringWorker &w, int timeout_ms) {
     if (w.backoff.empty()) return timeout_ms;
-    int64_t now = uring_now_ms(), next = INT64_MAX;
+    int64_t now = mono_ms(), next = INT64_MAX;
     for (UringLink *l = w.backoff.head.next; l != &w.backoff.head;) {
         UringLink *following = l->next;
         UringSock *s = l->owner;
@@ -114,47 +97,67 @@ int UringBackend::unpark_accept(UringWorker &w, int timeout_ms) {
 bool UringBackend::on_accept_cqe(UringSock *s, const io_uring_cqe *cqe, Completion *c) {
     int res = cqe->res;
     bool more = cqe->flags & IORING_CQE_F_MORE;
-    bool fatal = res < 0 && (res == -ECANCELED || !accept_transient(-res));
+    AcceptFault fault = res >= 0 ? AcceptFault::retry
+                        : (res == -ECANCELED || s->cancelling) ? AcceptFault::fatal
+                                                                : net_accept_fault(-res);
+    bool has = true;
     if (res >= 0) {
         auto *ns = new (std::nothrow) UringSock;
         if (ns) {
             ns->fd = res;
             *c = make(Op::accept, false, 0, s);
             c->accepted = ns;
+            // A multishot accept has no per-connection address buffer: ask
+            // the socket. A peer that already reset leaves it unknown (zero).
+            net_sock_addr(res, true, &c->peer);
         } else {
             close(res);
             *c = make(Op::accept, false, IOCPNET_E_NO_MEMORY, s);
         }
+    } else if (fault == AcceptFault::retry) {
+        has = false; // the new connection's own trouble: nobody's business
     } else {
         *c = make(Op::accept, false, net_error(res), s);
     }
-    if (more) return true;
-    // The multishot request ended: finish it, back off, or re-arm.
+    if (more) return has;
+    // The multishot request ended: finish it, pause, or re-arm.
     s->accept_st = UringOpState::idle;
-    if (s->cancelling || fatal) {
+    if (fault == AcceptFault::fatal || s->cancelling) {
         if (res < 0) c->done = true; // this error is the final completion
         else post_synth(s, Op::accept, IOCPNET_E_SHUTTING_DOWN);
-    } else if (res == -EMFILE || res == -ENFILE) {
-        // Out of descriptors: retrying at once would spin; wait a little.
+    } else if (fault == AcceptFault::pause) {
         s->accept_st = UringOpState::parked;
-        s->park_until_ms = uring_now_ms() + kAcceptBackoffMs;
+        s->park_until_ms = mono_ms() + kAcceptPauseMs;
         wk(s).backoff.push_back(&s->park);
     } else {
         arm_accept(s);
     }
-    return true;
+    return has;
 }
 
 // --------------------------------------------------------------- connect
 
 void UringBackend::connect(BSock *b, const Addr &peer) {
     UringSock *s = as_uring(b);
-    s->peer = peer; // the kernel may read the address after submission
+    // The kernel may read the address until the CQE; the caller's copy may
+    // be gone by then. Held only while the connect is in flight.
+    s->connect_to = new (std::nothrow) Addr(peer);
+    if (!s->connect_to) return post_synth(s, Op::connect, IOCPNET_E_NO_MEMORY);
     io_uring_sqe *sqe = get_sqe(wk(s));
-    if (!sqe) return post_synth(s, Op::connect, IOCPNET_E_SYSTEM);
-    io_uring_prep_connect(sqe, int(s->fd), reinterpret_cast<const sockaddr *>(s->peer.bytes), s->peer.len);
+    if (!sqe) {
+        end_connect(s);
+        return post_synth(s, Op::connect, IOCPNET_E_SYSTEM);
+    }
+    io_uring_prep_connect(sqe, int(s->fd), reinterpret_cast<const sockaddr *>(s->connect_to->bytes),
+                          s->connect_to->len);
     set_data(sqe, s, kTagConnect);
     s->connect_busy = true;
+}
+
+void UringBackend::end_connect(UringSock *s) {
+    delete s->connect_to;
+    s->connect_to = nullptr;
+    s->connect_busy = false;
 }
 
 // ------------------------------------------------------------------ recv
@@ -232,24 +235,40 @@ bool UringBackend::on_recv_cqe(UringWorker &w, UringSock *s, const io_uring_cqe 
 
 void UringBackend::send(BSock *b, const IoVec *iov, unsigned n) {
     UringSock *s = as_uring(b);
+    UringWorker &w = wk(s);
     if (n == 0) return post_synth(s, Op::send, 0);
-    io_uring_sqe *sqe = get_sqe(wk(s));
-    if (!sqe) return post_synth(s, Op::send, IOCPNET_E_SYSTEM);
-    if (n == 1) {
+    UringSendMem *m = nullptr;
+    if (n > 1) {
+        // iov[] is the core's until this call returns: copy it.
+        m = w.free_send;
+        if (m) w.free_send = m->next;
+        else if (!(m = new (std::nothrow) UringSendMem)) return post_synth(s, Op::send, IOCPNET_E_NO_MEMORY);
+        n = std::min(n, UringSendMem::kIov); // more is a partial write
+        for (unsigned i = 0; i < n; i++) m->iov[i] = iovec{const_cast<void *>(iov[i].base), iov[i].len};
+        m->msg = msghdr{};
+        m->msg.msg_iov = m->iov;
+        m->msg.msg_iovlen = n;
+    }
+    io_uring_sqe *sqe = get_sqe(w);
+    if (!sqe) {
+        if (m) put_send_mem(w, m);
+        return post_synth(s, Op::send, IOCPNET_E_SYSTEM);
+    }
+    if (m) {
+        io_uring_prep_sendmsg(sqe, int(s->fd), &m->msg, MSG_NOSIGNAL);
+    } else {
         // IORING_OP_SEND takes a 32-bit length; a shorter write is a partial one.
         size_t len = std::min<size_t>(iov[0].len, size_t(1) << 30);
         io_uring_prep_send(sqe, int(s->fd), iov[0].base, len, MSG_NOSIGNAL);
-    } else {
-        // The contract keeps iov[] alive until the completion, and IoVec has
-        // iovec's layout: the kernel reads the caller's array directly.
-        s->msg = msghdr{};
-        for (unsigned i = 0; i < n && i < 64; i++) s->tmp_iov[i] = iov[i];
-        s->msg.msg_iov = reinterpret_cast<iovec *>(s->tmp_iov);
-        s->msg.msg_iovlen = std::min(n, unsigned(IOV_MAX)); // more is a partial write
-        io_uring_prep_sendmsg(sqe, int(s->fd), &s->msg, MSG_NOSIGNAL);
     }
     set_data(sqe, s, kTagSend);
+    s->send_mem = m;
     s->send_busy = true;
+}
+
+void UringBackend::put_send_mem(UringWorker &w, UringSendMem *m) {
+    m->next = w.free_send;
+    w.free_send = m;
 }
 
 // ---------------------------------------------------------------- cancel
@@ -296,6 +315,8 @@ bool UringBackend::on_cqe(UringWorker &w, const io_uring_cqe *cqe, Completion *c
     case kTagRecv:
         return on_recv_cqe(w, s, cqe, c);
     case kTagSend:
+        if (s->send_mem) put_send_mem(w, s->send_mem);
+        s->send_mem = nullptr;
         s->send_busy = false;
         *c = make(Op::send, true, cqe->res >= 0 ? cqe->res : net_error(cqe->res), s);
         return true;
@@ -309,7 +330,7 @@ bool UringBackend::on_cqe(UringWorker &w, const io_uring_cqe *cqe, Completion *c
                 return false;
             }
         }
-        s->connect_busy = false;
+        end_connect(s);
         *c = make(Op::connect, true, cqe->res == 0 ? 0 : net_error(cqe->res), s);
         return true;
     case kTagConnPoll: {
@@ -320,7 +341,7 @@ bool UringBackend::on_cqe(UringWorker &w, const io_uring_cqe *cqe, Completion *c
             if (getsockopt(int(s->fd), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
             res = -err;
         }
-        s->connect_busy = false;
+        end_connect(s);
         *c = make(Op::connect, true, res == 0 ? 0 : net_error(res), s);
         return true;
     }
