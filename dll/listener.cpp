@@ -59,8 +59,8 @@ int Port::unlisten(uint64_t id) {
         if (it == listeners.end()) return fail(IOCPNET_E_NOT_FOUND, "no listener %llu", (unsigned long long)id);
         l = it->second;
         listeners.erase(it);
+        l->tasks++; // before `closing`: the owner frees a closing listener once no task names it
         l->closing.store(true);
-        l->tasks++;
     }
     Task t{};
     t.kind = Task::unlisten;
