@@ -257,6 +257,7 @@ int UringBackend::open_stream(const Addr &a, BSock **out) {
 void UringBackend::release(BSock *b) {
     if (!b) return;
     if (b->fd >= 0) close(int(b->fd));
+    delete[] static_cast<UringSock *>(b)->accepts;
     delete static_cast<UringSock *>(b);
 }
 

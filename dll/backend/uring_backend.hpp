@@ -70,6 +70,18 @@ struct UringSendMem {
     iovec iov[kIov];
 };
 
+// One accept in flight with the address buffer the kernel fills: a
+// multishot accept has a single buffer for every connection, so the peer's
+// address would have to be asked of the socket, which no longer knows it
+// once the peer reset. A listener keeps kAccepts of these armed.
+struct UringSock;
+struct alignas(8) UringAcceptMem {
+    UringSock *listener = nullptr;
+    bool armed = false;
+    socklen_t len = 0;
+    sockaddr_storage addr{};
+};
+
 // Per-socket state, kept small (the engine aims at <= 512 B per idle
 // connection in all): what only an operation in flight needs lives outside.
 struct alignas(8) UringSock : BSock {
@@ -84,6 +96,8 @@ struct alignas(8) UringSock : BSock {
     int64_t park_until_ms = 0;          // listener: accept paused until then (mono_ms)
     Addr *connect_to = nullptr;         // connect in flight: the kernel may read the address until its CQE
     UringSendMem *send_mem = nullptr;   // sendmsg in flight
+    UringAcceptMem *accepts = nullptr;  // listener: kAccepts slots, from the first accept()
+    uint8_t accepts_armed = 0;
     UringSock() { park.owner = synth_link.owner = this; }
 };
 
@@ -126,6 +140,7 @@ class UringBackend final : public Backend {
     static constexpr unsigned kBufCount = 512;      // per worker, power of two
     static constexpr unsigned kBufSize = 16 * 1024; // one recv completion at most
     static constexpr uint16_t kBgid = 0;
+    static constexpr unsigned kAccepts = 8;         // single-shot accepts kept armed per listener
 
     explicit UringBackend(unsigned workers);
     ~UringBackend() override;
@@ -158,7 +173,7 @@ class UringBackend final : public Backend {
     void unpark_recv(UringWorker &w);
     int unpark_accept(UringWorker &w, int timeout_ms);
     bool on_cqe(UringWorker &w, const io_uring_cqe *cqe, Completion *c); // true: *c filled
-    bool on_accept_cqe(UringSock *s, const io_uring_cqe *cqe, Completion *c);
+    bool on_accept_cqe(UringAcceptMem *m, const io_uring_cqe *cqe, Completion *c);
     bool on_recv_cqe(UringWorker &w, UringSock *s, const io_uring_cqe *cqe, Completion *c);
 
     std::unique_ptr<UringWorker[]> workers_; // UringWorker holds an atomic: not movable

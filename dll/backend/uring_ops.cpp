@@ -65,10 +65,24 @@ void UringBackend::accept(BSock *b) {
 }
 
 void UringBackend::arm_accept(UringSock *s) {
-    io_uring_sqe *sqe = get_sqe(wk(s));
-    if (!sqe) return post_synth(s, Op::accept, IOCPNET_E_SYSTEM);
-    io_uring_prep_multishot_accept(sqe, int(s->fd), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    set_data(sqe, s, kTagAccept);
+    if (!s->accepts) {
+        s->accepts = new (std::nothrow) UringAcceptMem[kAccepts];
+        if (!s->accepts) return post_synth(s, Op::accept, IOCPNET_E_NO_MEMORY);
+        for (unsigned i = 0; i < kAccepts; i++) s->accepts[i].listener = s;
+    }
+    for (unsigned i = 0; i < kAccepts; i++) {
+        UringAcceptMem &m = s->accepts[i];
+        if (m.armed) continue;
+        io_uring_sqe *sqe = get_sqe(wk(s));
+        if (!sqe) break;
+        m.len = sizeof m.addr;
+        io_uring_prep_accept(sqe, int(s->fd), reinterpret_cast<sockaddr *>(&m.addr), &m.len,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+        io_uring_sqe_set_data64(sqe, uint64_t(uintptr_t(&m)) | kTagAccept);
+        m.armed = true;
+        s->accepts_armed++;
+    }
+    if (!s->accepts_armed) return post_synth(s, Op::accept, IOCPNET_E_SYSTEM);
     s->accept_st = UringOpState::armed;
 }
 
@@ -94,9 +108,11 @@ int UringBackend::unpark_accept(UringWorker &w, int timeout_ms) {
     return (timeout_ms < 0 || timeout_ms > cap) ? cap : timeout_ms;
 }
 
-bool UringBackend::on_accept_cqe(UringSock *s, const io_uring_cqe *cqe, Completion *c) {
+bool UringBackend::on_accept_cqe(UringAcceptMem *m, const io_uring_cqe *cqe, Completion *c) {
+    UringSock *s = m->listener;
     int res = cqe->res;
-    bool more = cqe->flags & IORING_CQE_F_MORE;
+    m->armed = false;
+    s->accepts_armed--;
     AcceptFault fault = res >= 0 ? AcceptFault::retry
                         : (res == -ECANCELED || s->cancelling) ? AcceptFault::fatal
                                                                 : net_accept_fault(-res);
@@ -107,32 +123,45 @@ bool UringBackend::on_accept_cqe(UringSock *s, const io_uring_cqe *cqe, Completi
             ns->fd = res;
             *c = make(Op::accept, false, 0, s);
             c->accepted = ns;
-            // A multishot accept has no per-connection address buffer: ask
-            // the socket. A peer that already reset leaves it unknown (zero).
-            net_sock_addr(res, true, &c->peer);
+            Addr a;
+            memcpy(a.bytes, &m->addr, std::min(sizeof a.bytes, sizeof m->addr));
+            a.len = m->len;
+            net_addr_from(a, &c->peer);
         } else {
             close(res);
             *c = make(Op::accept, false, IOCPNET_E_NO_MEMORY, s);
         }
     } else if (fault == AcceptFault::retry) {
         has = false; // the new connection's own trouble: nobody's business
-    } else {
-        *c = make(Op::accept, false, net_error(res), s);
-    }
-    if (more) return has;
-    // The multishot request ended: finish it, pause, or re-arm.
-    s->accept_st = UringOpState::idle;
-    if (fault == AcceptFault::fatal || s->cancelling) {
-        if (res < 0) c->done = true; // this error is the final completion
-        else post_synth(s, Op::accept, IOCPNET_E_SHUTTING_DOWN);
     } else if (fault == AcceptFault::pause) {
-        s->accept_st = UringOpState::parked;
-        s->park_until_ms = mono_ms() + kAcceptPauseMs;
-        wk(s).backoff.push_back(&s->park);
+        *c = make(Op::accept, false, net_error(res), s);
     } else {
-        arm_accept(s);
+        has = false; // the end is reported once, when the last accept is back
     }
-    return has;
+    if (fault == AcceptFault::retry && !s->cancelling) {
+        if (s->accept_st == UringOpState::armed) arm_accept(s); // this slot again; a parked stream re-arms later
+        return has;
+    }
+    if (fault == AcceptFault::pause && !s->cancelling) {
+        // Out of descriptors: the connection waits in the backlog. Re-arm
+        // after a back-off (the slots still armed wait for new connections).
+        if (s->accept_st != UringOpState::parked) {
+            s->accept_st = UringOpState::parked;
+            s->park_until_ms = mono_ms() + kAcceptPauseMs;
+            wk(s).backoff.push_back(&s->park);
+        }
+        return has;
+    }
+    if (!s->cancelling) cancel(s); // a fatal error: bring the other slots back too
+    if (s->accepts_armed) return has; // the last one back ends the stream
+    UringList::unlink(&s->park);
+    s->accept_st = UringOpState::idle;
+    if (has) {
+        post_synth(s, Op::accept, IOCPNET_E_SHUTTING_DOWN);
+        return true;
+    }
+    *c = make(Op::accept, true, s->cancelling || res >= 0 ? IOCPNET_E_SHUTTING_DOWN : net_error(res), s);
+    return true;
 }
 
 // --------------------------------------------------------------- connect
@@ -284,8 +313,16 @@ void UringBackend::cancel(BSock *b) {
     }
     if (s->accept_st == UringOpState::parked) {
         UringList::unlink(&s->park);
-        s->accept_st = UringOpState::idle;
-        post_synth(s, Op::accept, IOCPNET_E_SHUTTING_DOWN);
+        // Slots still armed end with the cancel below; the last one reports the end.
+        s->accept_st = s->accepts_armed ? UringOpState::armed : UringOpState::idle;
+        if (!s->accepts_armed) post_synth(s, Op::accept, IOCPNET_E_SHUTTING_DOWN);
+    }
+    if (s->accept_st == UringOpState::armed) {
+        // A listener: shutting it down wakes every armed accept at once (they
+        // fail with EINVAL), where a cancel by fd scans every request in
+        // flight — quadratic when many listeners close together.
+        shutdown(int(s->fd), SHUT_RDWR);
+        return;
     }
     if (s->recv_st == UringOpState::idle && s->accept_st == UringOpState::idle && !s->send_busy && !s->connect_busy) return;
     io_uring_sqe *sqe = get_sqe(w);
@@ -311,7 +348,7 @@ bool UringBackend::on_cqe(UringWorker &w, const io_uring_cqe *cqe, Completion *c
         arm_wake(w);
         return false;
     case kTagAccept:
-        return on_accept_cqe(s, cqe, c);
+        return on_accept_cqe(reinterpret_cast<UringAcceptMem *>(s), cqe, c);
     case kTagRecv:
         return on_recv_cqe(w, s, cqe, c);
     case kTagSend:
