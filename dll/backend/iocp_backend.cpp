@@ -74,15 +74,15 @@ SOCKET iocp_socket(int family, int *err) {
 
 int IocpBackend::attach(IocpSock *s) {
     if (s->bound) return IOCPNET_OK;
-    HANDLE port = wk(s).port;
-    if (CreateIoCompletionPort(reinterpret_cast<HANDLE>(s->fd), port, ULONG_PTR(s), 0) != port)
-        return fail(IOCPNET_E_SYSTEM, "CreateIoCompletionPort(socket): error %lu", GetLastError());
-    s->bound = true;
     // The read after a zero-byte WSARecv must not block (overlapped
     // operations are not affected by this mode).
     u_long on = 1;
     if (!s->listener && ioctlsocket(SOCKET(s->fd), FIONBIO, &on) != 0)
         return fail(IOCPNET_E_SYSTEM, "FIONBIO: WSA error %d", WSAGetLastError());
+    HANDLE port = wk(s).port;
+    if (CreateIoCompletionPort(reinterpret_cast<HANDLE>(s->fd), port, ULONG_PTR(s), 0) != port)
+        return fail(IOCPNET_E_SYSTEM, "CreateIoCompletionPort(socket): error %lu", GetLastError());
+    s->bound = true;
     return IOCPNET_OK;
 }
 
