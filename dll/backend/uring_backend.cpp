@@ -1,6 +1,8 @@
 // io_uring backend, part 1: feature probe, ring and buffer-ring set-up,
 // sockets, wake() and wait(). The operations are in uring_ops.cpp.
 #include "uring_backend.hpp"
+
+#include <algorithm>
 #include "net_posix.hpp"
 #include "../errors.hpp"
 
@@ -54,9 +56,22 @@ int UringBufRing::setup(io_uring *ring, unsigned n, unsigned sz, uint16_t bgid) 
         mem = nullptr;
         return rc;
     }
-    for (unsigned i = 0; i < n; i++) io_uring_buf_ring_add(br, addr(i), sz, uint16_t(i), io_uring_buf_ring_mask(n), int(i));
-    io_uring_buf_ring_advance(br, int(n));
+    grow();
     return 0;
+}
+
+// The kernel hands out provided buffers in ring order, so every buffer in
+// the ring gets its first page touched sooner or later: provide them in
+// steps, when the ring ran dry, so the memory follows the receives in
+// flight, not the number of connections.
+bool UringBufRing::grow() {
+    if (provided == entries) return false;
+    unsigned add = std::min(kGrowStep, entries - provided);
+    for (unsigned i = 0; i < add; i++)
+        io_uring_buf_ring_add(br, addr(provided + i), size, uint16_t(provided + i), io_uring_buf_ring_mask(entries), int(i));
+    io_uring_buf_ring_advance(br, int(add));
+    provided += add;
+    return true;
 }
 
 // After io_uring_queue_exit: the kernel dropped the registration with the ring.

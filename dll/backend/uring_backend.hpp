@@ -107,12 +107,15 @@ struct UringBufRing {
     uint8_t *mem = nullptr;
     unsigned entries = 0, size = 0;
     size_t ring_bytes = 0;
+    static constexpr unsigned kGrowStep = 64;
+    unsigned provided = 0;    // buffers given to the kernel so far (grow)
     unsigned outstanding = 0; // buffers handed to the core, not yet recv_done
     int setup(io_uring *ring, unsigned entries, unsigned size, uint16_t bgid); // -errno
     void destroy(io_uring *ring, uint16_t bgid);
     void give_back(unsigned bid);
+    bool grow(); // provides kGrowStep more buffers; false when all are provided
     uint8_t *addr(unsigned bid) const { return mem + size_t(bid) * size; }
-    unsigned available() const { return entries - outstanding; }
+    unsigned available() const { return provided - outstanding; }
 };
 
 // Names are Uring-prefixed: the core has its own iocpnet::Worker, and two

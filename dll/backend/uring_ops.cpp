@@ -251,6 +251,7 @@ bool UringBackend::on_recv_cqe(UringWorker &w, UringSock *s, const io_uring_cqe 
         // when buffers come back (recv_done), not now: that would spin.
         s->recv_st = UringOpState::parked;
         w.starved.push_back(&s->park);
+        w.bufs.grow();  // up to the ring's size
         unpark_recv(w); // buffers may have come back before this CQE was seen
         return false;
     }
