@@ -144,7 +144,7 @@ int Port::queue_payload(Conn *c, const void *data, size_t len, SharedPayload *sp
         c->want_drain = true;
         return fail(IOCPNET_E_WOULD_BLOCK, "send queue full (%zu bytes queued)", c->q.bytes());
     }
-    if (!c->pipe.send(f, data, len, sp, c->q)) {
+    if (!c->pipe.send(f, data, len, sp, c->q, &workers[c->worker]->blocks)) {
         if (close_locked(c, IOCPNET_E_NO_MEMORY, true) && !c->drive_queued) { // a half-queued frame would corrupt the stream
             c->drive_queued = true;
             queue_task(c, Task::drive);
@@ -301,7 +301,7 @@ void Port::unref(Conn *c) {
         be->release(c->sock);
         c->sock = nullptr;
         workers[c->worker]->stats.queued.fetch_sub(int64_t(c->q.bytes()), std::memory_order_relaxed);
-        c->q.clear();
+        c->q.clear(&workers[c->worker]->blocks);
         c->pipe.reset(IOCPNET_FRAMING_RAW, 0);
         c->id.store(0, std::memory_order_release);
         c->life.store(Life::free, std::memory_order_release);

@@ -96,7 +96,7 @@ void Port::on_connect(Conn *c, const Completion &cp) {
             c->reason = status;
             c->wire = Wire::done;
             workers[c->worker]->stats.queued.fetch_sub(int64_t(c->q.bytes()), std::memory_order_relaxed);
-            c->q.clear(); // never to be sent
+            c->q.clear(&workers[c->worker]->blocks); // never to be sent
         }
     }
     Worker &wk = owner();
@@ -167,7 +167,7 @@ void Port::on_send(Conn *c, const Completion &cp) {
         c->ops &= uint8_t(~kOpSend);
         id = c->id.load(std::memory_order_relaxed);
         if (cp.res >= 0) {
-            c->q.consume(size_t(cp.res));
+            c->q.consume(size_t(cp.res), &wk.blocks);
             wk.stats.queued.fetch_sub(cp.res, std::memory_order_relaxed);
         } else if (!close_locked(c, cp.res, true)) {
             c->wire = Wire::cutting; // a graceful close's flush failed: stop

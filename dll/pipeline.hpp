@@ -69,8 +69,8 @@ class Pipeline {
 
     // Queues one framed payload; all or nothing. sp: the payload shared with
     // other receivers (send_many) or NULL. False on no memory.
-    bool send(const Frame &f, const void *data, size_t len, SharedPayload *sp, SendQueue &q) {
-        if (!layer_) return q.append(f, data, len, sp);
+    bool send(const Frame &f, const void *data, size_t len, SharedPayload *sp, SendQueue &q, BlockCache *cache) {
+        if (!layer_) return q.append(f, data, len, sp, cache);
         static const uint8_t nl = '\n';
         return layer_->send(f.head, f.head_len, q) == IOCPNET_OK &&
                layer_->send(static_cast<const uint8_t *>(data), len, q) == IOCPNET_OK &&

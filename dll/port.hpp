@@ -74,6 +74,7 @@ struct Worker {
     CallbackSet cbs{};              // this worker's copy of the port's callbacks
     uint64_t cbs_version = 0;
     WorkerStats stats;
+    BlockCache blocks;              // spare send-queue blocks of this worker's connections
 };
 
 struct WorkerTls {

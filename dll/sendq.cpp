@@ -36,7 +36,29 @@ void SharedPayload::unref() {
     }
 }
 
-bool SendQueue::append_copy(const void *p, size_t len) {
+BlockCache::~BlockCache() {
+    for (unsigned i = 0; i < n_; i++) free(blocks_[i]);
+}
+
+void *BlockCache::take() {
+    std::lock_guard<std::mutex> lk(mu_);
+    return n_ ? blocks_[--n_] : nullptr;
+}
+
+bool BlockCache::give(void *b) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (n_ == kMax) return false;
+    blocks_[n_++] = b;
+    return true;
+}
+
+void SendQueue::drop(Seg *s, BlockCache *cache) {
+    if (s->sp) s->sp->unref();
+    else if (s->cap == kBlockMax && cache && cache->give(s)) return;
+    free(s);
+}
+
+bool SendQueue::append_copy(const void *p, size_t len, BlockCache *cache) {
     auto *src = static_cast<const uint8_t *>(p);
     Seg *t = tail_;
     if (t && !t->sp && t->end < t->cap) { // fill the tail block; its sent bytes never move
@@ -49,7 +71,8 @@ bool SendQueue::append_copy(const void *p, size_t len) {
     size_t cap = t && !t->sp ? t->cap * 2 : kBlockMin;
     if (cap > kBlockMax) cap = kBlockMax;
     if (cap < len) cap = len;
-    auto *s = static_cast<Seg *>(malloc(sizeof(Seg) + cap));
+    void *mem = cap == kBlockMax && cache ? cache->take() : nullptr;
+    auto *s = static_cast<Seg *>(mem ? mem : malloc(sizeof(Seg) + cap));
     if (!s) return false;
     *s = Seg{nullptr, nullptr, 0, len, cap, Frame{}};
     memcpy(s->own(), src, len);
@@ -60,7 +83,7 @@ bool SendQueue::append_copy(const void *p, size_t len) {
     return true;
 }
 
-bool SendQueue::append(const Frame &f, const void *data, size_t len, SharedPayload *sp) {
+bool SendQueue::append(const Frame &f, const void *data, size_t len, SharedPayload *sp, BlockCache *cache) {
     if (sp && len >= kShareMin) {
         auto *s = static_cast<Seg *>(malloc(sizeof(Seg)));
         if (!s) return false;
@@ -76,8 +99,8 @@ bool SendQueue::append(const Frame &f, const void *data, size_t len, SharedPaylo
     Seg *old_tail = tail_;
     size_t old_end = tail_ ? tail_->end : 0, old_bytes = bytes_;
     static const uint8_t nl = '\n';
-    if ((f.head_len && !append_copy(f.head, f.head_len)) || (len && !append_copy(data, len)) ||
-        (f.tail_len && !append_copy(&nl, 1))) {
+    if ((f.head_len && !append_copy(f.head, f.head_len, cache)) || (len && !append_copy(data, len, cache)) ||
+        (f.tail_len && !append_copy(&nl, 1, cache))) {
         Seg *s = old_tail ? old_tail->next : head_;
         while (s) {
             Seg *n = s->next;
@@ -115,7 +138,7 @@ unsigned SendQueue::gather(IoVec *iov, unsigned max) const {
     return n;
 }
 
-void SendQueue::consume(size_t n) {
+void SendQueue::consume(size_t n, BlockCache *cache) {
     bytes_ -= n;
     while (n && head_) {
         Seg *s = head_;
@@ -127,17 +150,15 @@ void SendQueue::consume(size_t n) {
         n -= have;
         head_ = s->next;
         if (!head_) tail_ = nullptr;
-        if (s->sp) s->sp->unref();
-        free(s);
+        drop(s, cache);
     }
 }
 
-void SendQueue::clear() {
+void SendQueue::clear(BlockCache *cache) {
     while (head_) {
         Seg *s = head_;
         head_ = s->next;
-        if (s->sp) s->sp->unref();
-        free(s);
+        drop(s, cache);
     }
     tail_ = nullptr;
     bytes_ = 0;

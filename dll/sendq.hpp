@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 
 #include "backend/backend.hpp"
 
@@ -34,6 +35,26 @@ struct Frame {
     size_t total(size_t payload) const { return head_len + payload + tail_len; }
 };
 
+// Spare full-size copy blocks of one worker. Streams of large sends free a
+// block per message and allocate the next at once; going through malloc
+// each time lets it trim and regrow the heap, a page fault per 4 KiB copied.
+// Any thread (the connection's lock is held, not this cache's owner).
+class BlockCache {
+  public:
+    static constexpr unsigned kMax = 64; // 1 MiB per worker at most
+    BlockCache() = default;
+    BlockCache(const BlockCache &) = delete;
+    BlockCache &operator=(const BlockCache &) = delete;
+    ~BlockCache();
+    void *take();       // a block, or NULL
+    bool give(void *b); // false: full, the caller frees it
+
+  private:
+    std::mutex mu_;
+    void *blocks_[kMax] = {};
+    unsigned n_ = 0;
+};
+
 class SendQueue {
   public:
     // Payloads below this are copied even by send_many: a copy is cheaper
@@ -50,15 +71,17 @@ class SendQueue {
     // Queues f.head, the payload and f's tail; all or nothing. sp (may be
     // NULL) is the payload shared with other queues: it is referenced, not
     // copied, when it is large enough. False on no memory (nothing queued).
-    bool append(const Frame &f, const void *data, size_t len, SharedPayload *sp);
+    // cache (may be NULL) lends and takes back full-size blocks.
+    bool append(const Frame &f, const void *data, size_t len, SharedPayload *sp, BlockCache *cache = nullptr);
     // Fills iov with the queue's front; returns the count (0 when empty).
     unsigned gather(IoVec *iov, unsigned max) const;
-    void consume(size_t n); // n bytes of the front were sent
-    void clear();
+    void consume(size_t n, BlockCache *cache = nullptr); // n bytes of the front were sent
+    void clear(BlockCache *cache = nullptr);
 
   private:
     struct Seg;
-    bool append_copy(const void *p, size_t len);
+    bool append_copy(const void *p, size_t len, BlockCache *cache);
+    static void drop(Seg *s, BlockCache *cache);
     Seg *head_ = nullptr, *tail_ = nullptr;
     size_t bytes_ = 0;
 };

@@ -53,7 +53,7 @@ TEST_CASE("pipeline: LINE framing through a transform layer, both directions") {
     SendQueue q;
     Frame f;
     REQUIRE(p.frame("hi", 2, &f) == IOCPNET_OK);
-    REQUIRE(p.send(f, "hi", 2, nullptr, q));
+    REQUIRE(p.send(f, "hi", 2, nullptr, q, nullptr));
     REQUIRE(layer.take_output(q));
     std::string wire = drain(q);
     REQUIRE(wire.size() == 4);
