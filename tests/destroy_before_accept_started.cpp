@@ -8,14 +8,6 @@
 using namespace t;
 
 namespace {
-struct Gate {
-    std::atomic<bool> running{false}, open{false};
-};
-void IOCPNET_CALL block_until_open(void *arg) {
-    auto *g = static_cast<Gate *>(arg);
-    g->running = true;
-    wait_until([&] { return g->open.load(); }, 20);
-}
 void IOCPNET_CALL noop(void *) {}
 } // namespace
 

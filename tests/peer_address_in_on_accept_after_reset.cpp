@@ -7,17 +7,6 @@
 
 using namespace t;
 
-namespace {
-struct Gate {
-    std::atomic<bool> running{false}, open{false};
-};
-void IOCPNET_CALL block_until_open(void *arg) {
-    auto *g = static_cast<Gate *>(arg);
-    g->running = true;
-    wait_until([&] { return g->open.load(); }, 20);
-}
-} // namespace
-
 TEST_CASE("peer_address inside on_accept works after the peer reset", "[address][accept]") {
     iocpnet_config cfg = default_config();
     cfg.worker_threads = 1; // blocking it holds back the accept

@@ -407,6 +407,17 @@ struct JoinGuard {
     }
 };
 
+// Holds a worker busy: post block_until_open(&gate), wait for gate.running,
+// do what must happen while the worker cannot run its tasks, set gate.open.
+struct Gate {
+    std::atomic<bool> running{false}, open{false};
+};
+inline void IOCPNET_CALL block_until_open(void *arg) {
+    auto *g = static_cast<Gate *>(arg);
+    g->running = true;
+    wait_until([&] { return g->open.load(); }, 20);
+}
+
 inline iocpnet_config default_config() {
     iocpnet_config c;
     iocpnet_config_init(&c);
