@@ -19,25 +19,12 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_
 logdir=$root/build/test-logs/stress
 mkdir -p "$logdir"
 passed=0 failed=0
+source "$root/scripts/fuzzer-run.sh"
 for backend in io_uring epoll; do
-  log=$logdir/api_fuzzer-$backend.log
-  start=$(date +%s)
-  # The fuzzer's own watchdog reports hangs; timeout(1) only guards against
-  # a hang it cannot see (e.g. at exit).
-  IOCPNET_BACKEND=$backend timeout --signal=KILL $((secs + 120)) \
-    "$dir/tests/stress/api_fuzzer" --seconds "$secs" >"$log" 2>&1
-  st=$?
-  took=$(( $(date +%s) - start ))
-  if [ $st = 0 ]; then
+  if run_api_fuzzer "api_fuzzer" "$dir/tests/stress/api_fuzzer" "$backend" "$secs" "$logdir/api_fuzzer-$backend.log"; then
     passed=$((passed + 1))
-    echo "PASS api_fuzzer [$backend] in ${took}s"
-    grep -E '^api_fuzzer: ' "$log" | sed 's/^/    /'
   else
     failed=$((failed + 1))
-    echo "FAIL api_fuzzer [$backend] (exit $st) in ${took}s; full log: $log"
-    # the seeds line (replay), then the report
-    [ "$(wc -l <"$log")" -gt 60 ] && head -n 1 "$log" | sed 's/^/    /'
-    tail -n 60 "$log" | sed 's/^/    /'
   fi
 done
 echo "$name: $passed passed, $failed failed"

@@ -38,28 +38,12 @@ else
 fi
 
 # 2. The API fuzzer, bounded, both backends.
+source "$root/scripts/fuzzer-run.sh"
 for backend in io_uring epoll; do
-  log=$logdir/api_fuzzer-$backend.log
-  start=$(date +%s)
-  IOCPNET_BACKEND=$backend timeout --signal=KILL $((secs + 120)) \
-    "$dir/tests/stress/api_fuzzer" --seconds "$secs" >"$log" 2>&1
-  st=$?
-  took=$(( $(date +%s) - start ))
-  if [ $st = 0 ]; then
+  if run_api_fuzzer "api_fuzzer under TSan" "$dir/tests/stress/api_fuzzer" "$backend" "$secs" "$logdir/api_fuzzer-$backend.log"; then
     passed=$((passed + 1))
-    echo "PASS api_fuzzer under TSan [$backend] in ${took}s"
-    grep -E '^api_fuzzer: ' "$log" | sed 's/^/    /'
   else
     failed=$((failed + 1))
-    echo "FAIL api_fuzzer under TSan [$backend] (exit $st$([ $st = 66 ] && echo ": ThreadSanitizer report")) in ${took}s; full log: $log"
-    # the seeds line (replay), then the report
-    [ "$(wc -l <"$log")" -gt 60 ] && head -n 1 "$log" | sed 's/^/    /'
-    # the report (or the fuzzer's own violation) and its context
-    if grep -q 'WARNING: ThreadSanitizer' "$log"; then
-      sed -n '/WARNING: ThreadSanitizer/,/^SUMMARY: ThreadSanitizer/p' "$log" | head -n 80 | sed 's/^/    /'
-    else
-      tail -n 60 "$log" | sed 's/^/    /'
-    fi
   fi
 done
 echo "$name: $passed passed, $failed failed"
