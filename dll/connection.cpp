@@ -224,6 +224,12 @@ int Port::address(uint64_t id, bool peer, char *buf, size_t len) {
     return net_format(a, buf, len);
 }
 
+void Port::drop_queue(Conn *c) {
+    Worker &wk = *workers[c->worker];
+    wk.stats.queued.fetch_sub(int64_t(c->q.bytes()), std::memory_order_relaxed);
+    c->q.clear(&wk.blocks);
+}
+
 void Port::uncount_conn() {
     if (live_conns.fetch_sub(1) == 1 && stopping.load()) {
         std::lock_guard<std::mutex> lk(lst_mu);
@@ -300,8 +306,7 @@ void Port::unref(Conn *c) {
         reason = c->reason;
         be->release(c->sock);
         c->sock = nullptr;
-        workers[c->worker]->stats.queued.fetch_sub(int64_t(c->q.bytes()), std::memory_order_relaxed);
-        c->q.clear(&workers[c->worker]->blocks);
+        drop_queue(c);
         c->pipe.reset(IOCPNET_FRAMING_RAW, 0);
         c->id.store(0, std::memory_order_release);
         c->life.store(Life::free, std::memory_order_release);

@@ -95,8 +95,7 @@ void Port::on_connect(Conn *c, const Completion &cp) {
             c->life.store(Life::connect_failing, std::memory_order_release);
             c->reason = status;
             c->wire = Wire::done;
-            workers[c->worker]->stats.queued.fetch_sub(int64_t(c->q.bytes()), std::memory_order_relaxed);
-            c->q.clear(&workers[c->worker]->blocks); // never to be sent
+            drop_queue(c); // never to be sent
         }
     }
     Worker &wk = owner();

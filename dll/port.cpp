@@ -109,7 +109,7 @@ int Port::post(void(IOCPNET_CALL *fn)(void *), void *arg) {
     return IOCPNET_OK;
 }
 
-void Port::run_tasks(Worker &wk, std::vector<Task> &batch) {
+void Port::run_tasks(std::vector<Task> &batch) {
     for (Task &t : batch) {
         try {
             switch (t.kind) {
@@ -125,7 +125,6 @@ void Port::run_tasks(Worker &wk, std::vector<Task> &batch) {
         }
     }
     batch.clear();
-    (void)wk;
 }
 
 void Port::arm_timer(Conn *c, int64_t at) {
@@ -184,7 +183,7 @@ void Port::worker_main(unsigned w) {
             tasks.swap(wk.tasks);
             if (stop) wk.closed = true; // the final drain: later pushes fail
         }
-        run_tasks(wk, tasks);
+        run_tasks(tasks);
         run_timers(wk);
         if (stop) break;
     }

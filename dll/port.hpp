@@ -95,7 +95,7 @@ struct Port : iocpnet_port {
     bool push_task(unsigned w, const Task &t); // false: that worker has stopped
     unsigned pick_worker() { return unsigned(rr_.fetch_add(1, std::memory_order_relaxed) % nworkers); }
     void worker_main(unsigned w);
-    void run_tasks(Worker &wk, std::vector<Task> &batch);
+    void run_tasks(std::vector<Task> &batch);
     void run_timers(Worker &wk);
     int next_timeout(Worker &wk) const;
     void arm_timer(Conn *c, int64_t at); // owner only
@@ -128,9 +128,10 @@ struct Port : iocpnet_port {
     void request_drive(Conn *c, std::unique_lock<std::mutex> &lk); // c->mu held
     void queue_task(Conn *c, Task::Kind k); // c->mu held: a task for c's owner, one reference
     int queue_payload(Conn *c, const void *data, size_t len, SharedPayload *sp); // c->mu held
-    void drive(Conn *c);   // owner: does what the state calls for, then drops nothing
+    void drive(Conn *c);   // owner: does on the socket what the state calls for
     void unref(Conn *c);   // owner: drops one reference, releases the slot at the end
     void uncount_conn(); // live_conns--, waking destroy at the last one
+    void drop_queue(Conn *c); // c->mu held: frees the queue and takes it out of the stats
     void conn_task(const Task &t);
     void on_completion(const Completion &c);
     void on_recv(Conn *c, const Completion &cp);
