@@ -20,6 +20,7 @@ STD_ARGS = ["--host", "127.0.0.1", "--port", "0", "--threads", "1"]
 
 SCENARIOS = {
     "echo-64": ("echo", ["--conns", "100", "--size", "64"], "100 connections × 64 B ping-pong"),
+    "echo-64-1k": ("echo", ["--conns", "1000", "--size", "64"], "1,000 connections × 64 B ping-pong"),
     "echo-16k": ("echo", ["--conns", "100", "--size", "16384"], "100 connections × 16 KiB ping-pong"),
     "fanout": ("fanout", ["--conns", "1000", "--senders", "10", "--size", "256", "--interval-us", "1000"],
                "1,000 clients, 10 senders × 256 B every 1 ms, relayed to the 999 others"),
@@ -30,18 +31,37 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
+# The plain reference echo servers: (row name, source, compiler, flags). Each is one
+# I/O model written as the smallest correct program (see bench/README.md).
+REFERENCE_ECHO = [
+    ("raw-uring", "raw_uring_echo.c", "gcc", ["-luring"]),
+    ("raw-epoll", "raw_epoll_echo.c", "gcc", []),
+    ("asio", "asio_echo.cpp", "g++", ["-std=c++17", "-pthread"]),
+    ("thread-per-conn", "thread_echo.c", "gcc", ["-pthread"]),
+    ("select", "select_echo.c", "gcc", []),
+]
+
+
 def build_bench():
-    """gcc is quick enough that an mtime check is all the build system needed."""
+    """gcc is quick enough that an mtime check is all the build system needed.
+    A reference server that fails to build is logged and left out as a failed row."""
     os.makedirs(OUT, exist_ok=True)
-    common = os.path.join(BENCH, "uv_common.h")
     # -O3 for the loadgen: it vectorises the byte sums that verify fan-out content.
-    for name, libs in (("loadgen", ["-O3"]), ("uv_echo_server", ["-luv"]), ("uv_relay_server", ["-luv"])):
-        src, exe = os.path.join(BENCH, name + ".c"), os.path.join(OUT, name)
-        deps = [src] + ([common] if name.startswith("uv_") else [])
+    todo = [("loadgen.c", "gcc", ["-O3"]), ("uv_echo_server.c", "gcc", ["-luv"]), ("uv_relay_server.c", "gcc", ["-luv"])]
+    todo += [(src, cc, flags) for _, src, cc, flags in REFERENCE_ECHO]
+    for src_name, cc, libs in todo:
+        name = os.path.splitext(src_name)[0]
+        src, exe = os.path.join(BENCH, src_name), os.path.join(OUT, name)
+        common = "uv_common.h" if name.startswith("uv_") else "ref_common.h" if src.endswith(".c") else None
+        deps = [src] + ([os.path.join(BENCH, common)] if common else [])
         if os.path.exists(exe) and all(os.path.getmtime(exe) >= os.path.getmtime(d) for d in deps):
             continue
         log(f"building {name}")
-        subprocess.run(["gcc", "-O2", "-g", "-Wall", "-Wextra", "-o", exe, src] + libs, check=True)  # a later -O wins
+        r = subprocess.run([cc, "-O2", "-g", "-Wall", "-Wextra", "-o", exe, src] + libs)  # a later -O wins
+        if r.returncode != 0:
+            if name == "loadgen":
+                sys.exit("loadgen did not build")
+            log(f"{name} did not build; its row will show as failed")
 
 
 def build_samples(force):
@@ -60,6 +80,7 @@ def server_table(args):
     echo = [("iocpnet", [samp("echo_server")] + STD_ARGS),
             ("iocpnet-epoll", [samp("echo_server")] + STD_ARGS + ["--backend", "epoll"]),
             ("libuv", [os.path.join(OUT, "uv_echo_server")] + STD_ARGS)]
+    echo += [(name, [os.path.join(OUT, os.path.splitext(src)[0])] + STD_ARGS) for name, src, _, _ in REFERENCE_ECHO]
     fan = [("iocpnet", [samp("relay_server")] + STD_ARGS),
            ("iocpnet-epoll", [samp("relay_server")] + STD_ARGS + ["--backend", "epoll"]),
            ("libuv", [os.path.join(OUT, "uv_relay_server")] + STD_ARGS)]
@@ -153,7 +174,8 @@ def run_once(kind, sc_args, name, argv, args, can_pin):
             return res
         host = addr["host"] if addr["host"] not in ("0.0.0.0", "::", "") else "127.0.0.1"
         pids = descendants(srv.pid)
-        res["poller"] = poller(pids)
+        # The two classic models wait without a poller descriptor: name their model instead.
+        res["poller"] = {"thread-per-conn": "threads", "select": "select"}.get(name) or poller(pids)
         cmd = [os.path.join(OUT, "loadgen"), kind, "--host", host, "--port", addr["port"]] + sc_args
         if kind == "echo":
             cmd += ["--duration", str(args.duration), "--warmup", str(args.warmup)]
