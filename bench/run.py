@@ -74,6 +74,42 @@ def build_samples(force):
             log("iocpnet build failed; its rows will be missing:\n" + r.stderr[-2000:])
 
 
+JAVA_OUT = os.path.join(ROOT, "build", "java")
+CS_BIN = os.path.join(ROOT, "build", "csharp", "bin")
+
+
+def binding_servers():
+    """The binding rows (--bindings): each iocpnet binding's echo server beside the
+    plain runtime's own (Java NIO, System.Net.Sockets). (name, argv, built?)"""
+    jars = sorted(f for f in os.listdir(JAVA_OUT) if re.fullmatch(r"iocpnet-.*\.jar", f)) if os.path.isdir(JAVA_OUT) else []
+    jar = os.path.join(JAVA_OUT, jars[-1]) if jars else os.path.join(JAVA_OUT, "iocpnet.jar")
+    tc = os.path.join(JAVA_OUT, "test-classes")
+    dll = lambda n: os.path.join(CS_BIN, n, "Release", "net10.0", n + ".dll")
+    return [("java", ["java", "-cp", f"{jar}:{tc}", "EchoServer"], [jar, os.path.join(tc, "EchoServer.class")]),
+            ("java-nio", ["java", "-cp", tc, "NioEchoServer"], [os.path.join(tc, "NioEchoServer.class")]),
+            ("csharp", ["dotnet", dll("EchoServer")], [dll("EchoServer")]),
+            ("csharp-sockets", ["dotnet", dll("SocketsEcho")], [dll("SocketsEcho")])]
+
+
+def build_bindings():
+    """Builds the binding servers that are missing (scripts/suites/50-dotnet.sh and
+    55-java.sh build them too, so in CI they are already there). A failed build is
+    logged; the rows then fail with "not built"."""
+    need = {n: files for n, _, files in binding_servers() if not all(os.path.exists(f) for f in files)}
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    if "java" in need or "java-nio" in need:
+        log("building the Java binding and bench/java (bindings/java/build.sh)")
+        subprocess.run(["bash", os.path.join(ROOT, "bindings", "java", "build.sh")], **quiet)
+    if "csharp" in need or "csharp-sockets" in need:
+        log("building bench/csharp (SWIG layer, dotnet build)")
+        env = dict(os.environ, DOTNET_CLI_TELEMETRY_OPTOUT="1", DOTNET_NOLOGO="1", MSBUILDDISABLENODEREUSE="1")
+        subprocess.run(["bash", os.path.join(ROOT, "bindings", "csharp", "generate.sh")], env=env, **quiet)
+        for proj in ("EchoServer", "SocketsEcho"):
+            csproj = os.path.join(BENCH, "csharp", proj, proj + ".csproj")
+            subprocess.run(["dotnet", "restore", csproj, "--source", "/opt/nuget/packages"], env=env, **quiet)
+            subprocess.run(["dotnet", "build", csproj, "-c", "Release", "--no-restore", "-nologo", "-v", "q"], env=env, **quiet)
+
+
 def server_table(args):
     """Per kind: ordered (name, argv). Missing binaries stay in, so they show up as failures."""
     samp = lambda n: os.path.join(SAMPLES, n)
@@ -84,6 +120,11 @@ def server_table(args):
     fan = [("iocpnet", [samp("relay_server")] + STD_ARGS),
            ("iocpnet-epoll", [samp("relay_server")] + STD_ARGS + ["--backend", "epoll"]),
            ("libuv", [os.path.join(OUT, "uv_relay_server")] + STD_ARGS)]
+    if args.bindings:
+        for name, argv, files in binding_servers():
+            # A missing file makes argv[0] a path that run_once reports as "not built".
+            missing = [f for f in files if not os.path.exists(f)]
+            echo.append((name, ([missing[0]] if missing else argv) + STD_ARGS))
     for spec, table in [(s, echo) for s in args.server] + [(s, fan) for s in args.relay]:
         name, _, cmd = spec.partition("=")
         if not name or not cmd:
@@ -267,6 +308,36 @@ def table(sc, kind, names, results):
             if not r["ok"]:
                 print(f"\n- {n}: failed run: {r.get('error') or 'see --json output'}")
                 break
+    if kind == "echo":
+        goal_ratios(sums)
+    return sums
+
+
+# The comparisons issue 14's goals are stated in: (label, row, [reference rows: the
+# cheapest of them counts], column). CPU ratios below 1 and msgs/s ratios above 1 are good.
+GOALS = [
+    ("iocpnet (io_uring) CPU/msg ÷ better raw loop", "iocpnet", ["raw-uring", "raw-epoll"], "cpu_us_per_msg"),
+    ("iocpnet-epoll CPU/msg ÷ raw epoll loop", "iocpnet-epoll", ["raw-epoll"], "cpu_us_per_msg"),
+    ("iocpnet (io_uring) CPU/msg ÷ Boost.Asio", "iocpnet", ["asio"], "cpu_us_per_msg"),
+    ("iocpnet (io_uring) CPU/msg ÷ thread per connection", "iocpnet", ["thread-per-conn"], "cpu_us_per_msg"),
+    ("iocpnet (io_uring) CPU/msg ÷ select()", "iocpnet", ["select"], "cpu_us_per_msg"),
+    ("Java binding CPU/msg ÷ plain Java NIO", "java", ["java-nio"], "cpu_us_per_msg"),
+    ("C# binding CPU/msg ÷ System.Net.Sockets", "csharp", ["csharp-sockets"], "cpu_us_per_msg"),
+    ("Java binding msgs/s ÷ C server (iocpnet)", "java", ["iocpnet"], "msgs_per_s"),
+    ("C# binding msgs/s ÷ C server (iocpnet)", "csharp", ["iocpnet"], "msgs_per_s"),
+]
+
+
+def goal_ratios(sums):
+    lines = []
+    for label, row, refs, key in GOALS:
+        mine = sums.get(row, {}).get(key)
+        theirs = [sums[r][key] for r in refs if sums.get(r, {}).get(key)]
+        if mine and theirs:
+            lines.append(f"| {label} | {mine / min(theirs):.2f} |")
+    if lines:
+        print("\n| ratio of medians | value |\n|---|---|")
+        print("\n".join(lines))
 
 
 def main():
@@ -281,6 +352,8 @@ def main():
     ap.add_argument("--server", action="append", default=[], metavar="NAME=COMMAND",
                     help="extra echo server; STD options appended unless COMMAND has --port")
     ap.add_argument("--relay", action="append", default=[], metavar="NAME=COMMAND", help="extra relay server")
+    ap.add_argument("--bindings", action="store_true",
+                    help="add the echo rows java, java-nio, csharp, csharp-sockets (built when missing)")
     ap.add_argument("--servers", help="comma list: run only these rows (e.g. iocpnet,libuv)")
     ap.add_argument("--rebuild", action="store_true", help="run scripts/build.sh linux even if the samples exist")
     ap.add_argument("--json", help="write every run's raw result here")
@@ -293,6 +366,8 @@ def main():
     scenarios = args.scenario or list(SCENARIOS)
 
     build_bench()
+    if args.bindings:
+        build_bindings()
     servers = server_table(args)
     if any(argv[0].startswith(SAMPLES) for table in servers.values() for _, argv in table):
         build_samples(args.rebuild)
@@ -306,7 +381,7 @@ def main():
     print(f"`{shlex.join(['python3', 'bench/run.py'] + sys.argv[1:])}` — server on CPU 0 with --threads 1, "
           f"loadgen on CPU 1{'' if can_pin else ' (NOT pinned)'}; {args.reps} alternating repetitions, medians; "
           f"echo {args.warmup:g} s warm-up + {args.duration:g} s measured; fanout {args.rounds} rounds.")
-    everything = []
+    everything, summaries = [], {}
     for sc in scenarios:
         kind, sc_args, _ = SCENARIOS[sc]
         names = [n for n, _ in servers[kind]]
@@ -321,7 +396,7 @@ def main():
                     (f"{r['msgs_per_s']:,.0f}/s, server CPU {r['server_cpu_us'] / r['msgs']:.3f} µs/msg"
                      if r["ok"] else f"FAILED: {r['error']}"))
                 time.sleep(0.2)  # let the previous server's sockets go before the next starts
-        table(sc, kind, names, results)
+        summaries[sc] = (kind, table(sc, kind, names, results))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(everything, f, indent=1)
