@@ -357,6 +357,10 @@ def main():
     ap.add_argument("--servers", help="comma list: run only these rows (e.g. iocpnet,libuv)")
     ap.add_argument("--rebuild", action="store_true", help="run scripts/build.sh linux even if the samples exist")
     ap.add_argument("--json", help="write every run's raw result here")
+    ap.add_argument("--plot", metavar="DIR", help="write PNG charts here (needs matplotlib)")
+    ap.add_argument("--idle-json", metavar="FILE", help="with --plot: idle_memory.py --json output to chart too")
+    ap.add_argument("--from-json", metavar="FILE",
+                    help="no run: tabulate (and --plot) the runs saved by an earlier --json")
     args = ap.parse_args()
     q = args.quick
     args.reps = args.reps or (1 if q else 5)
@@ -365,6 +369,8 @@ def main():
     args.rounds = args.rounds or (20 if q else 200)
     scenarios = args.scenario or list(SCENARIOS)
 
+    if args.from_json:
+        return replay(args)
     build_bench()
     if args.bindings:
         build_bindings()
@@ -400,6 +406,53 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump(everything, f, indent=1)
+    if args.plot:
+        charts(args, everything)
+    return 0 if all(r["ok"] for r in everything) else 1
+
+
+def grouped(everything):
+    """{scenario: (kind, {server: [runs]})}, in the order the runs were made."""
+    out = {}
+    for r in everything:
+        kind = SCENARIOS.get(r["scenario"], ("echo",))[0]
+        out.setdefault(r["scenario"], (kind, {}))[1].setdefault(r["server"], []).append(r)
+    return out
+
+
+def charts(args, everything):
+    """bench/plot.py in this interpreter, or in Debian's when this one lacks matplotlib."""
+    try:
+        import matplotlib  # noqa: F401
+        here = True
+    except ImportError:
+        here = False
+    if here:
+        sys.path.insert(0, BENCH)
+        import plot
+        idle = None
+        if args.idle_json:
+            with open(args.idle_json) as f:
+                idle = json.load(f)
+        for path in plot.plot(args.plot, plot.grouped(everything, SCENARIOS), idle):
+            log(f"wrote {path}")
+        return
+    runs = os.path.join(args.plot, "runs.json")
+    os.makedirs(args.plot, exist_ok=True)
+    with open(runs, "w") as f:
+        json.dump(everything, f)
+    cmd = ["/usr/bin/python3", os.path.join(BENCH, "plot.py"), args.plot, runs] + ([args.idle_json] if args.idle_json else [])
+    if subprocess.run(cmd).returncode != 0:
+        log("plotting failed: is python3-matplotlib installed (scripts/setup.sh)?")
+
+
+def replay(args):
+    with open(args.from_json) as f:
+        everything = json.load(f)
+    for sc, (kind, runs) in grouped(everything).items():
+        table(sc, kind, list(runs), runs)
+    if args.plot:
+        charts(args, everything)
     return 0 if all(r["ok"] for r in everything) else 1
 
 
