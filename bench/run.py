@@ -22,6 +22,10 @@ SCENARIOS = {
     "echo-64": ("echo", ["--conns", "100", "--size", "64"], "100 connections × 64 B ping-pong"),
     "echo-64-1k": ("echo", ["--conns", "1000", "--size", "64"], "1,000 connections × 64 B ping-pong"),
     "echo-16k": ("echo", ["--conns", "100", "--size", "16384"], "100 connections × 16 KiB ping-pong"),
+    # The same load as echo-64, driven by iocpnet's own samples/stress_client (--threads 1)
+    # instead of the loadgen: the two clients must agree on the servers' CPU per message.
+    "echo-64-stress": ("stress", ["--connections", "100", "--size", "64"],
+                       "100 connections × 64 B ping-pong, client samples/stress_client"),
     "fanout": ("fanout", ["--conns", "1000", "--senders", "10", "--size", "256", "--interval-us", "1000"],
                "1,000 clients, 10 senders × 256 B every 1 ms, relayed to the 999 others"),
 }
@@ -110,6 +114,47 @@ def build_bindings():
             subprocess.run(["dotnet", "build", csproj, "-c", "Release", "--no-restore", "-nologo", "-v", "q"], env=env, **quiet)
 
 
+# The servers the stress_client scenario drives (a few, to keep the run short).
+STRESS_SERVERS = ("iocpnet", "iocpnet-epoll", "libuv", "raw-epoll")
+
+
+def proc_cpu_us(pids):
+    """utime+stime of the processes, µs (the loadgen's server_cpu_us, read from here)."""
+    total, hz = 0.0, os.sysconf("SC_CLK_TCK")
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) * 1e6 / hz
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def run_stress_client(res, sc_args, host, port, pids, args, can_pin):
+    """One stress_client run; its messages per connection are sized so that it lasts
+    about --duration at the loadgen's rate. Server CPU is read around the whole run
+    (connecting included: a few ms of 2 s)."""
+    msgs = max(50, int(args.duration * 1000))
+    cmd = [os.path.join(SAMPLES, "stress_client"), "--host", host, "--port", port, "--threads", "1",
+           "--messages", str(msgs)] + sc_args
+    cpu0 = proc_cpu_us(pids)
+    try:
+        sc = subprocess.run(pin(1, cmd, can_pin), capture_output=True, text=True, timeout=args.duration * 20 + 120)
+    except subprocess.TimeoutExpired:
+        res["error"] = "stress_client timed out"
+        return
+    res["server_cpu_us"] = proc_cpu_us(pids) - cpu0
+    out = [l for l in sc.stdout.splitlines() if l.startswith("{")]
+    if not out:
+        res["error"] = f"stress_client exit {sc.returncode}: {(sc.stderr + sc.stdout).strip()[-300:]}"
+        return
+    res.update(json.loads(out[-1]))
+    res["ok"] = bool(res["ok"]) and sc.returncode == 0 and res.get("msgs", 0) > 0
+    if not res["ok"]:
+        res["error"] = sc.stderr.strip()[-300:]
+
+
 def server_table(args):
     """Per kind: ordered (name, argv). Missing binaries stay in, so they show up as failures."""
     samp = lambda n: os.path.join(SAMPLES, n)
@@ -135,7 +180,8 @@ def server_table(args):
     if args.servers:
         keep = set(args.servers.split(","))
         echo, fan = [s for s in echo if s[0] in keep], [s for s in fan if s[0] in keep]
-    return {"echo": echo, "fanout": fan}
+    stress = [s for s in echo if s[0] in STRESS_SERVERS]
+    return {"echo": echo, "fanout": fan, "stress": stress}
 
 
 def descendants(pid):
@@ -217,6 +263,12 @@ def run_once(kind, sc_args, name, argv, args, can_pin):
         pids = descendants(srv.pid)
         # The two classic models wait without a poller descriptor: name their model instead.
         res["poller"] = {"thread-per-conn": "threads", "select": "select"}.get(name) or poller(pids)
+        if kind == "stress":
+            run_stress_client(res, sc_args, host, addr["port"], pids, args, can_pin)
+            res["rss_kib"] = vm_hwm_kib(pids)
+            if srv.poll() is not None:
+                res["ok"], res["error"] = False, f"server died (exit {srv.returncode}) " + res.get("error", "")
+            return res
         cmd = [os.path.join(OUT, "loadgen"), kind, "--host", host, "--port", addr["port"]] + sc_args
         if kind == "echo":
             cmd += ["--duration", str(args.duration), "--warmup", str(args.warmup)]
@@ -287,7 +339,7 @@ def table(sc, kind, names, results):
     for n in names:
         s = sums[n]
         ratio = lambda k: fmt(s[k] / base[k], ".2f") if s.get(k) and base.get(k) else "–"
-        lat = ([fmt(s["p50_us"], ".0f"), fmt(s["p99_us"], ".0f")] if kind == "echo"
+        lat = ([fmt(s["p50_us"], ".0f"), fmt(s["p99_us"], ".0f")] if kind != "fanout"
                else [fmt(s["tail_ms"], ".0f"), "–"])
         rows.append([n, s["poller"], f"{s['ok']}/{s['runs']}", fmt(s["msgs_per_s"], ",.0f"),
                      "–" if s.get("spread") is None else f"±{s['spread'] / 2:.0f}%", *lat,
@@ -326,6 +378,23 @@ GOALS = [
     ("Java binding msgs/s ÷ C server (iocpnet)", "java", ["iocpnet"], "msgs_per_s"),
     ("C# binding msgs/s ÷ C server (iocpnet)", "csharp", ["iocpnet"], "msgs_per_s"),
 ]
+
+
+AGREE = 0.25  # |stress_client ÷ loadgen − 1| of server CPU/msg within this counts as agreeing
+
+
+def clients_agree(loadgen, stress):
+    """The same servers under the two clients: server CPU per message should match
+    (each client paces 100 ping-pong connections); msgs/s is each client's own speed."""
+    print("\n| server | CPU µs/msg, loadgen | CPU µs/msg, stress_client | ratio | agree (±25 %) | msgs/s, loadgen | msgs/s, stress_client |")
+    print("|---|---|---|---|---|---|---|")
+    for n, st in stress.items():
+        lg = loadgen.get(n, {})
+        a, b = lg.get("cpu_us_per_msg"), st.get("cpu_us_per_msg")
+        r = b / a if a and b else None
+        print(f"| {n} | {fmt(a, '.3f')} | {fmt(b, '.3f')} | {fmt(r, '.2f')} | "
+              f"{'–' if r is None else 'yes' if abs(r - 1) <= AGREE else 'NO'} | "
+              f"{fmt(lg.get('msgs_per_s'), ',.0f')} | {fmt(st.get('msgs_per_s'), ',.0f')} |")
 
 
 def goal_ratios(sums):
@@ -375,7 +444,7 @@ def main():
     if args.bindings:
         build_bindings()
     servers = server_table(args)
-    if any(argv[0].startswith(SAMPLES) for table in servers.values() for _, argv in table):
+    if "echo-64-stress" in scenarios or any(argv[0].startswith(SAMPLES) for table in servers.values() for _, argv in table):
         build_samples(args.rebuild)
     can_pin = {0, 1} <= os.sched_getaffinity(0) and subprocess.run(
         ["taskset", "-c", "0", "true"], capture_output=True).returncode == 0
@@ -403,6 +472,8 @@ def main():
                      if r["ok"] else f"FAILED: {r['error']}"))
                 time.sleep(0.2)  # let the previous server's sockets go before the next starts
         summaries[sc] = (kind, table(sc, kind, names, results))
+        if sc == "echo-64-stress" and "echo-64" in summaries:
+            clients_agree(summaries["echo-64"][1], summaries[sc][1])
     if args.json:
         with open(args.json, "w") as f:
             json.dump(everything, f, indent=1)
