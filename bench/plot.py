@@ -49,9 +49,9 @@ def _panel(ax, names, runs, key, title, unit_fmt):
     ax.set_title(title, fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     for i, m in enumerate(meds):
-        if m:
-            ax.text(m, i, " " + format(m, unit_fmt), va="center", fontsize=8)
-    ax.set_xlim(0, max(meds + [0]) * 1.3 or 1)
+        if m:  # right of the whisker, so the number stays readable
+            ax.text(m + hi[i], i, " " + format(m, unit_fmt), va="center", fontsize=8)
+    ax.set_xlim(0, max([m + h for m, h in zip(meds, hi)] + [0]) * 1.35 or 1)
 
 
 def _figure(plt, path, suptitle, names, runs, panels):

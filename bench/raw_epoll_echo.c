@@ -95,8 +95,8 @@ int main(int argc, char **argv) {
     const char *host; int port;
     ref_parse(argc, argv, &host, &port);
     ref_install_signals();
+    ep = epoll_create1(EPOLL_CLOEXEC); /* before the "listening" line: run.py then sees it */
     int lfd = ref_listen(host, port, SOCK_NONBLOCK);
-    ep = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event le = {.events = EPOLLIN, .data.ptr = NULL};
     epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &le);
     struct epoll_event evs[256];

@@ -10,7 +10,7 @@ scenario with medians and ratios to libuv. See bench/README.md.
     python3 bench/run.py --quick             # smoke: tiny durations, 1 repetition
     python3 bench/run.py --scenario echo-64 --reps 3 --server dotnet="dotnet bench/csharp/bin/EchoServer.dll"
 """
-import argparse, json, os, platform, re, shlex, signal, statistics, subprocess, sys, threading, time
+import argparse, json, os, platform, re, shlex, signal, statistics, subprocess, sys, tempfile, threading, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
@@ -508,20 +508,22 @@ def charts(args, everything):
         for path in plot.plot(args.plot, plot.grouped(everything, SCENARIOS), idle):
             log(f"wrote {path}")
         return
-    runs = os.path.join(args.plot, "runs.json")
-    os.makedirs(args.plot, exist_ok=True)
-    with open(runs, "w") as f:
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
         json.dump(everything, f)
-    cmd = ["/usr/bin/python3", os.path.join(BENCH, "plot.py"), args.plot, runs] + ([args.idle_json] if args.idle_json else [])
-    if subprocess.run(cmd).returncode != 0:
-        log("plotting failed: is python3-matplotlib installed (scripts/setup.sh)?")
+        f.flush()
+        cmd = ["/usr/bin/python3", os.path.join(BENCH, "plot.py"), args.plot, f.name] + ([args.idle_json] if args.idle_json else [])
+        if subprocess.run(cmd).returncode != 0:
+            log("plotting failed: is python3-matplotlib installed (scripts/setup.sh)?")
 
 
 def replay(args):
     with open(args.from_json) as f:
         everything = json.load(f)
+    sums = {}
     for sc, (kind, runs) in grouped(everything).items():
-        table(sc, kind, list(runs), runs)
+        sums[sc] = table(sc, kind, list(runs), runs)
+        if sc == "echo-64-stress" and "echo-64" in sums:
+            clients_agree(sums["echo-64"], sums[sc])
     if args.plot:
         charts(args, everything)
     return 0 if all(r["ok"] for r in everything) else 1
