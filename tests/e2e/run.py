@@ -35,9 +35,10 @@ def main():
     import test_chat
     import test_samples
     import test_non_readers
+    import test_chat_rooms
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
-    modules = (test_chat, test_samples, test_non_readers)
+    modules = (test_chat, test_samples, test_non_readers, test_chat_rooms)
     if not args.groups:
         for m in modules:
             suite.addTests(loader.loadTestsFromModule(m))
