@@ -9,7 +9,6 @@
  * command.
  */
 #include "chat_redis.h"
-#include "sample_common.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000

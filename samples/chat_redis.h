@@ -19,8 +19,8 @@
 #ifndef CHAT_REDIS_H
 #define CHAT_REDIS_H
 
+#include "sample_common.h" /* first: it sets _POSIX_C_SOURCE */
 #include <hiredis.h>
-#include <iocpnet/iocpnet.h>
 
 /* The reply to one command, or NULL when the connection was lost before it
  * came. The reply is freed after the call. */

@@ -19,7 +19,11 @@ class ChatRooms(unittest.TestCase):
         self.server.stop()
 
     def client(self, nick=None):
+        """A new client; the others' news of it (join, nick) is read and
+        dropped, so every test starts from quiet clients."""
         c = chat_client(self.server.port, nick)
+        for old in self.clients:
+            who(old)
         self.clients.append(c)
         return c
 
@@ -35,8 +39,6 @@ class ChatRooms(unittest.TestCase):
 
     def test_join_moves_announcements_and_lines(self):
         a, b, c = self.client("alice"), self.client("bob"), self.client("carol")
-        b.read_until("* carol joined")
-        a.read_until("* carol joined")
         self.join(a, "games")
         b.expect("* alice moved to games")
         c.expect("* alice moved to games")
@@ -58,7 +60,8 @@ class ChatRooms(unittest.TestCase):
         cs = [self.client(n) for n in names]
         for c, room in zip(cs, ["music", "games", "music", "art", None]):
             if room:
-                self.join(c, room)
+                c.send_line("/join " + room)
+                c.read_until("* you are now in " + room)  # after others' moves
         eve = cs[4]
         eve.send_line("/rooms")
         eve.read_until("* rooms: art (1), games (1), lobby (1), music (2)")
@@ -79,15 +82,16 @@ class ChatRooms(unittest.TestCase):
         a.send_line("/join lobby")
         self.assertEqual(a.read_line(), "! you are already in that room")
         self.join(a, "R" * 32)
-        self.quiet(b)  # nothing of the refusals reached bob; the move did
+        before, _ = who(b)  # nothing of the refusals reached bob; the move did
+        self.assertEqual(before, ["* alice moved to " + "R" * 32])
         a.send_line("/join " + "R" * 32)
         self.assertTrue(a.read_line().startswith("! "))
 
     def test_private_messages(self):
         a, b, c = self.client("alice"), self.client("bob"), self.client("carol")
         self.join(c, "games")
-        a.read_until("* carol moved to games")
-        b.read_until("* carol moved to games")
+        a.expect("* carol moved to games")
+        b.expect("* carol moved to games")
         a.send_line("/msg carol psst, across rooms")
         c.expect("alice (private): psst, across rooms")
         a.send_line("/msg bob  two  spaces kept ")
@@ -105,9 +109,11 @@ class ChatRooms(unittest.TestCase):
     def test_left_and_nick_reach_the_room_only(self):
         a, b, c = self.client("alice"), self.client("bob"), self.client("carol")
         self.join(a, "games")
+        b.expect("* alice moved to games")
+        c.expect("* alice moved to games")
         self.join(b, "games")
-        c.read_until("* bob moved to games")
-        a.read_until("* bob joined")
+        c.expect("* bob moved to games")
+        a.expect("* bob joined")
         a.send_line("/nick alicia")
         a.expect("* you are now alicia")
         b.expect("* alice is now alicia")
@@ -120,8 +126,9 @@ class ChatRooms(unittest.TestCase):
     def test_newcomers_join_the_lobby_only(self):
         a, b = self.client("alice"), self.client("bob")
         self.join(a, "games")
-        b.read_until("* alice moved to games")
-        c = self.client("carol")  # guest-3: guests are numbered from 1 per server
+        b.expect("* alice moved to games")
+        c = chat_client(self.server.port, "carol")  # guest-3: numbered from 1 per server
+        self.clients.append(c)
         b.expect("* guest-3 joined")
         b.expect("* guest-3 is now carol")
         self.quiet(a)  # the join and the nick went to lobby only
