@@ -16,7 +16,7 @@
 #define TICK_MS 250
 #define HEARTBEAT_MS 2000
 #define NODE_TTL_MS 6000 /* three heartbeats missed: the server is gone */
-#define NICK_TTL_S "8"   /* seconds; refreshed every HEARTBEAT_MS */
+#define NICK_TTL_S "7"   /* seconds; refreshed every HEARTBEAT_MS */
 
 /* Extends chat:nick:N if it is still ours, takes it back if it lapsed
  * (Redis restarted, or an outage outlasted the expiry); 0 when another

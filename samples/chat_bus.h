@@ -15,11 +15,11 @@
  *  - Presence: each server keeps the other servers' members as their H and
  *    events tell, and forgets a server it has not heard from for 6 s; H goes
  *    out every 2 s. /who, /rooms and /msg read that table, so they need no
- *    round trip, and a kill -9'd server's users are gone within 6-8 s.
- *  - Nicks: a chosen nick is claimed with SET chat:nick:NICK NODE NX EX 8,
+ *    round trip, and a kill -9'd server's users are gone within 6-7 s.
+ *  - Nicks: a chosen nick is claimed with SET chat:nick:NICK NODE NX EX 7,
  *    refreshed every 2 s (a script that extends it if it is still ours, or
  *    takes it back if it lapsed during an outage), deleted when given up;
- *    a dead server's nicks lapse within 8 s. Guests are guest-NODE-N, unique
+ *    a dead server's nicks lapse within 7 s. Guests are guest-NODE-N, unique
  *    by construction since chosen nicks may not start with "guest-".
  *  - Redis Cluster: one channel and single-key commands only, so SPUBLISH /
  *    SSUBSCRIBE (sharded pub/sub) can replace PUBLISH / SUBSCRIBE as they are.
