@@ -7,7 +7,9 @@ proves nothing about them; instead a private "barrier" message from the
 same sender marks the point by which its earlier lines have arrived (one
 server's events leave through one connection, in order). Waits for
 presence poll /who with a deadline."""
-import os
+import re
+import resource
+import selectors
 import shutil
 import signal
 import socket
@@ -284,3 +286,116 @@ class ChatRedisFailures(RedisCase):
         self.assertEqual(self.nick_reply(b), "! that nick is taken")
         for s in self.servers.values():
             self.assertIsNone(s.proc.poll())
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
+class ChatRedisLoad(RedisCase):
+    """1,000 clients over three servers in 10 rooms; 20 of them (two per
+    room) send LINES lines each, twice. Every receiver must get every line of
+    the senders in its room, in each sender's order (counted exactly), and
+    the second wave must not grow any server's RSS by more than GROWTH_KIB.
+    One selectors loop in this process drives all the clients. Linux only
+    (/proc), not under ASan (its RSS is the sanitizer's)."""
+    CLIENTS, ROOMS, SENDERS, LINES = 1000, 10, 20, 100
+    GROWTH_KIB = 16 * 1024
+    WAVE_DEADLINE = 60.0
+    LINE = re.compile(rb"^(guest-\S+): M(\d+) (\d+)$")
+
+    def setUp(self):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = self.CLIENTS + 256
+        if soft < want:  # inherited by the servers too
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
+        RedisCase.setUp(self)
+
+    def pump(self, until, what):
+        """Reads every client until until() holds; fails after the deadline."""
+        deadline = time.monotonic() + self.WAVE_DEADLINE
+        while not until():
+            self.assertLess(time.monotonic(), deadline, "timed out: " + what)
+            for key, _ in self.sel.select(0.5):
+                i = key.data
+                try:
+                    data = key.fileobj.recv(1 << 16)
+                except BlockingIOError:
+                    continue
+                self.assertTrue(data, "client %d was disconnected" % i)
+                self.feed(i, data)
+
+    def feed(self, i, data):
+        lines = (self.rest[i] + data).split(b"\n")
+        self.rest[i] = lines.pop()
+        for line in lines:
+            if self.nick[i] is None:
+                self.nick[i] = line[len(b"* welcome "):]
+            elif line == b"* you are now in r%d" % (i % self.ROOMS):
+                self.in_room[i] = True
+            elif b": M" in line:
+                m = self.LINE.match(line)
+                self.assertIsNotNone(m, line)
+                sender, seq = int(m.group(2)), int(m.group(3))
+                self.assertEqual(self.nick[sender], m.group(1))
+                self.assertEqual(sender % self.ROOMS, i % self.ROOMS, "line of another room")
+                want = self.next_seq[i].get(sender, 0)
+                self.assertEqual(seq, want, "client %d: line %d of sender %d out of order" % (i, seq, sender))
+                self.next_seq[i][sender] = seq + 1
+                self.got += 1
+
+    def test_thousand_clients_ten_rooms(self):
+        ports = [self.server(n).port for n in ("A", "B", "C")]
+        n = self.CLIENTS
+        self.sel = selectors.DefaultSelector()
+        self.rest, self.nick, self.in_room = [b""] * n, [None] * n, [False] * n
+        self.next_seq, self.got = [dict() for _ in range(n)], 0
+        socks = []
+        for i in range(n):
+            s = socket.create_connection(("127.0.0.1", ports[i % 3]))
+            socks.append(s)
+            s.sendall(b"/join r%d\n" % (i % self.ROOMS))
+            s.setblocking(False)
+            self.sel.register(s, selectors.EVENT_READ, i)
+            if i % 100 == 99:  # keep up with the announcements as we go
+                self.pump(lambda: True, "")
+        try:
+            self.pump(lambda: all(self.in_room), "joins")
+            # every server must know every room's members before lines count
+            for r in range(self.ROOMS):
+                for s in range(3):
+                    c = self.client("ABC"[s])
+                    c.send_line("/join r%d" % r)
+                    deadline = time.monotonic() + self.WAVE_DEADLINE
+                    while True:
+                        _, online = who(c)
+                        if online.count(", ") + 1 == n // self.ROOMS + 1:
+                            break
+                        self.assertLess(time.monotonic(), deadline, "room r%d on %s: %s" % (r, "ABC"[s], online[:80]))
+                        time.sleep(0.1)
+                        self.pump(lambda: True, "")
+                    c.close()
+                    self.clients.remove(c)
+            per_room = n // self.ROOMS
+            due = self.SENDERS * (per_room - 1) * self.LINES
+            rss = []
+            for wave in range(2):
+                start, base = time.monotonic(), self.got
+                for k in range(self.SENDERS):
+                    socks[k].sendall(b"".join(b"M%d %d\n" % (k, wave * self.LINES + j) for j in range(self.LINES)))
+                self.pump(lambda: self.got - base >= due, "wave %d: %d of %d deliveries" % (wave, self.got - base, due))
+                self.assertEqual(self.got - base, due)
+                took = time.monotonic() - start
+                rss.append([rss_kib(s.proc.pid) for s in self.servers.values()])
+                print("wave %d: %d deliveries in %.1f s (%.0f/s), server RSS %s KiB"
+                      % (wave, due, took, due / took, rss[-1]))
+            for before, after in zip(rss[0], rss[1]):
+                self.assertLessEqual(after - before, self.GROWTH_KIB, "RSS grew from %d to %d KiB" % (before, after))
+        finally:
+            self.sel.close()
+            for s in socks:
+                s.close()
