@@ -144,7 +144,7 @@ static void nick_command(const char *script, const char *nick, redis_reply_fn fn
     int i;
     snprintf(key, sizeof key, "chat:nick:%s", nick);
     for (i = 0; i < 6; i++) lens[i] = strlen(argv[i]);
-    redis_command(6, argv, lens, fn, arg);
+    if (redis_command(6, argv, lens, fn, arg) != 0) free(arg); /* not sent: fn will not run */
 }
 
 typedef struct claim {
