@@ -131,7 +131,7 @@ static void fail(const char *why)
 {
     pending *lost = NULL;
     size_t n = 0, i;
-    int was_up;
+    int was_up, stopped;
     sample_mutex_lock(&rc.lock);
     if (rc.state == DOWN) {
         sample_mutex_unlock(&rc.lock);
@@ -151,12 +151,13 @@ static void fail(const char *why)
         if (lost != NULL) lost[n++] = p;
     }
     rc.next_attempt_ms = 0; /* set by the next tick: now + backoff */
+    stopped = rc.stopped;
     sample_mutex_unlock(&rc.lock);
-    if (!rc.stopped) fprintf(stderr, "chat: redis %s: %s\n", was_up ? "lost" : "not reachable", why);
+    if (!stopped) fprintf(stderr, "chat: redis %s: %s\n", was_up ? "lost" : "not reachable", why);
     for (i = 0; i < n; i++)
         if (lost[i].fn != NULL) lost[i].fn(lost[i].arg, NULL);
     free(lost);
-    if (was_up && !rc.stopped && rc.h.on_down != NULL) rc.h.on_down();
+    if (was_up && !stopped && rc.h.on_down != NULL) rc.h.on_down();
 }
 
 void redis_tick(uint64_t now_ms)
