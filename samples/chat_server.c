@@ -33,6 +33,10 @@
  * With --redis, rooms, /who, /rooms, /msg and nicks span every server on
  * that Redis (chat_bus.h tells how).
  *
+ * Files: this one (options, engine callbacks, delivery), chat_commands.c
+ * (the "/" commands), chat_rooms.c (the registry), chat_redis.c and
+ * chat_bus.c (--redis).
+ *
  * Threads: callbacks run on several engine workers at once (callbacks of one
  * connection never overlap). The registry (chat_rooms.c) is guarded by one
  * mutex; lists of receivers are copied under it and the sends happen after
@@ -43,19 +47,14 @@
  */
 #include "chat_server.h"
 #include <inttypes.h>
-#ifdef CHAT_REDIS
-#  include "chat_bus.h"
-#  define ON_BUS(call) do { if (bus_enabled()) { call; } } while (0)
-#else
-#  define ON_BUS(call) do { } while (0)
-#endif
 
-#define MAX_LINE 4096 /* longest line a client may send, without its "\n" */
 #define SHUTDOWN_WAIT_MS 5000 /* for graceful closes before destroying the port */
 
 iocpnet_port *chat_port;
 static unsigned long next_guest; /* guarded by the registry lock, as is: */
 static int shutting_down;
+
+int chat_shutting_down_locked(void) { return shutting_down; }
 
 /* ------------------------------------------------------------- sending */
 
@@ -78,13 +77,13 @@ void chat_send_line(iocpnet_conn conn, const char *text, size_t len)
     if (iocpnet_send(chat_port, conn, text, len) == IOCPNET_E_WOULD_BLOCK) drop_slow_receiver(conn);
 }
 
-static void send_text(iocpnet_conn conn, const char *text) { chat_send_line(conn, text, strlen(text)); }
+void chat_send_text(iocpnet_conn conn, const char *text) { chat_send_line(conn, text, strlen(text)); }
 
 /* One shared copy of the line for every receiver (iocpnet_send_many_ex);
  * its per-receiver results name exactly the receivers whose queue was full,
  * and those are dropped. Each receiver's queue keeps the order of one
  * sender's lines because that sender's callbacks never overlap. */
-static void broadcast(const iocpnet_conn *ids, size_t n, const char *text, size_t len)
+void chat_broadcast(const iocpnet_conn *ids, size_t n, const char *text, size_t len)
 {
     size_t i;
     int *results;
@@ -107,7 +106,7 @@ void chat_deliver_room(const char *room, const member *except, const char *line,
     rooms_lock();
     ids = shutting_down ? NULL : rooms_receivers_locked(room, except, &n);
     rooms_unlock();
-    broadcast(ids, n, line, len);
+    chat_broadcast(ids, n, line, len);
     free(ids);
 }
 
@@ -124,201 +123,11 @@ int chat_deliver_nick(const char *nick, const char *line, size_t len)
 }
 
 /* Sends "* <a><b>" to the joined members of `room` except `except`. */
-static void announce(const char *room, const member *except, const char *a, const char *b)
+void chat_announce(const char *room, const member *except, const char *a, const char *b)
 {
     char line[MAX_NICK + MAX_ROOM + 64];
     int len = snprintf(line, sizeof line, "* %s%s", a, b);
     chat_deliver_room(room, except, line, (size_t)len);
-}
-
-/* ------------------------------------------------------------ commands */
-
-static void cmd_nick(member *m, const char *arg, size_t len)
-{
-    char name[MAX_NICK + 1], old[MAX_NICK + 1], room[MAX_ROOM + 1], line[2 * MAX_NICK + 32];
-    const char *error = NULL;
-    int on_bus = 0;
-    if (!rooms_valid_name(arg, len, MAX_NICK)) {
-        send_text(m->conn, "! invalid nick: use 1 to 32 of A-Z a-z 0-9 _ -");
-        return;
-    }
-    memcpy(name, arg, len);
-    name[len] = '\0';
-    ON_BUS(on_bus = 1);
-    if (on_bus && strncmp(name, "guest-", 6) == 0) {
-        send_text(m->conn, "! guest names are given by the server");
-        return;
-    }
-    rooms_lock();
-    if (strcmp(m->nick, name) == 0) error = "! that is already your nick";
-    else if (rooms_find_nick_locked(name, NULL) != 0) error = "! that nick is taken";
-    else if (m->nick_pending) error = "! a nick change is already under way";
-    else if (on_bus) m->nick_pending = 1; /* Redis decides: chat_nick_claimed */
-    else {
-        strcpy(old, m->nick);
-        strcpy(m->nick, name);
-        strcpy(room, m->room);
-    }
-    rooms_unlock();
-    if (error != NULL) {
-        send_text(m->conn, error);
-        return;
-    }
-#ifdef CHAT_REDIS
-    if (on_bus) {
-        if (bus_claim_nick(m->conn, name) != 0) {
-            rooms_lock();
-            m->nick_pending = 0;
-            rooms_unlock();
-            send_text(m->conn, "! nicks cannot change while Redis is unreachable");
-        }
-        return;
-    }
-#endif
-    /* the others first: once the sender reads its confirmation, everyone
-     * else has the news queued */
-    snprintf(line, sizeof line, "%s is now ", old);
-    announce(room, m, line, name);
-    snprintf(line, sizeof line, "* you are now %s", name);
-    send_text(m->conn, line);
-}
-
-#ifdef CHAT_REDIS
-void chat_nick_claimed(iocpnet_conn conn, const char *name, int ok)
-{
-    char old[MAX_NICK + 1], room[MAX_ROOM + 1], line[2 * MAX_NICK + 32];
-    member *m;
-    rooms_lock();
-    m = rooms_find_conn_locked(conn);
-    if (m == NULL || !ok) { /* gone meanwhile: give the nick back */
-        if (m == NULL && ok) bus_release_nick_locked(name);
-        if (m != NULL) m->nick_pending = 0;
-        rooms_unlock();
-        if (m != NULL) send_text(conn, ok < 0 ? "! nicks cannot change while Redis is unreachable"
-                                              : "! that nick is taken");
-        return;
-    }
-    strcpy(old, m->nick);
-    strcpy(m->nick, name);
-    strcpy(room, m->room);
-    m->nick_pending = 0;
-    bus_renamed_locked(old, name, room);
-    if (strncmp(old, "guest-", 6) != 0) bus_release_nick_locked(old);
-    rooms_unlock();
-    snprintf(line, sizeof line, "%s is now ", old);
-    announce(room, m, line, name);
-    snprintf(line, sizeof line, "* you are now %s", name);
-    send_text(conn, line);
-}
-#endif
-
-static void cmd_join(member *m, const char *arg, size_t len)
-{
-    char room[MAX_ROOM + 1], old[MAX_ROOM + 1], nick[MAX_NICK + 1], line[MAX_NICK + MAX_ROOM + 32];
-    iocpnet_conn *left_ids = NULL, *joined_ids = NULL;
-    size_t nl = 0, nj = 0;
-    int same;
-    if (!rooms_valid_name(arg, len, MAX_ROOM)) {
-        send_text(m->conn, "! invalid room: use 1 to 32 of A-Z a-z 0-9 _ -");
-        return;
-    }
-    memcpy(room, arg, len);
-    room[len] = '\0';
-    rooms_lock();
-    same = strcmp(m->room, room) == 0;
-    if (!same) {
-        strcpy(old, m->room);
-        strcpy(m->room, room);
-        strcpy(nick, m->nick);
-        if (!shutting_down) {
-            left_ids = rooms_receivers_locked(old, m, &nl);
-            joined_ids = rooms_receivers_locked(room, m, &nj);
-        }
-        ON_BUS(bus_moved_locked(nick, old, room));
-    }
-    rooms_unlock();
-    if (same) {
-        send_text(m->conn, "! you are already in that room");
-        return;
-    }
-    snprintf(line, sizeof line, "* %s moved to %s", nick, room);
-    broadcast(left_ids, nl, line, strlen(line));
-    snprintf(line, sizeof line, "* %s joined", nick);
-    broadcast(joined_ids, nj, line, strlen(line));
-    free(left_ids);
-    free(joined_ids);
-    snprintf(line, sizeof line, "* you are now in %s", room);
-    send_text(m->conn, line);
-}
-
-static void cmd_msg(member *m, const char *arg, size_t len)
-{
-    char to[MAX_NICK + 1], line[MAX_NICK + 12 + MAX_LINE + 1];
-    size_t nick_len = 0, text;
-    member *target = NULL;
-    iocpnet_conn target_conn = 0;
-    int where, out;
-    while (nick_len < len && arg[nick_len] != ' ') nick_len++;
-    text = nick_len;
-    while (text < len && arg[text] == ' ') text++;
-    if (nick_len == 0 || text == len) {
-        send_text(m->conn, "! usage: /msg NICK TEXT");
-        return;
-    }
-    if (!rooms_valid_name(arg, nick_len, MAX_NICK)) {
-        send_text(m->conn, "! no such nick");
-        return;
-    }
-    memcpy(to, arg, nick_len);
-    to[nick_len] = '\0';
-    rooms_lock();
-    out = snprintf(line, sizeof line, "%s (private): ", m->nick);
-    where = rooms_find_nick_locked(to, &target);
-    if (where == 1 && target->joined) target_conn = target->conn;
-    else if (where == 1) where = 0;
-    ON_BUS(if (where == 2) bus_private_locked(to, m->nick, arg + text, len - text));
-    rooms_unlock();
-    if (where == 0) send_text(m->conn, "! no such nick");
-    else if (where == 1) {
-        memcpy(line + out, arg + text, len - text); /* a line is at most MAX_LINE: it fits */
-        chat_send_line(target_conn, line, (size_t)out + len - text);
-    }
-}
-
-static void send_who(member *m)
-{
-    char room[MAX_ROOM + 1], *line;
-    size_t len = 0;
-    rooms_lock();
-    strcpy(room, m->room);
-    rooms_unlock();
-    line = rooms_who_line(room, &len);
-    if (line != NULL) chat_send_line(m->conn, line, len);
-    free(line);
-}
-
-static void send_rooms(member *m)
-{
-    size_t len = 0;
-    char *line = rooms_rooms_line(&len);
-    if (line != NULL) chat_send_line(m->conn, line, len);
-    free(line);
-}
-
-static void handle_command(member *m, const char *s, size_t len)
-{
-    size_t cmd_len = 0, arg = 0, end = len;
-    while (cmd_len < len && s[cmd_len] != ' ') cmd_len++;
-    arg = cmd_len;
-    while (arg < end && s[arg] == ' ') arg++;
-    while (end > arg && (s[end - 1] == ' ' || s[end - 1] == '\t')) end--;
-    if (cmd_len == 5 && memcmp(s, "/nick", 5) == 0) cmd_nick(m, s + arg, end - arg);
-    else if (cmd_len == 5 && memcmp(s, "/join", 5) == 0) cmd_join(m, s + arg, end - arg);
-    else if (cmd_len == 4 && memcmp(s, "/msg", 4) == 0) cmd_msg(m, s + arg, len - arg);
-    else if (cmd_len == 4 && memcmp(s, "/who", 4) == 0) send_who(m);
-    else if (cmd_len == 6 && memcmp(s, "/rooms", 6) == 0) send_rooms(m);
-    else if (cmd_len == 5 && memcmp(s, "/quit", 5) == 0) iocpnet_close(chat_port, m->conn, IOCPNET_CLOSE_GRACEFUL);
-    else send_text(m->conn, "! unknown command");
 }
 
 /* ----------------------------------------------------------- callbacks */
@@ -367,7 +176,7 @@ static void IOCPNET_CALL on_accept(void *user, iocpnet_port *port, iocpnet_liste
     m->joined = 1;
     ON_BUS(bus_joined_locked(m->nick, m->room));
     rooms_unlock();
-    announce(LOBBY, m, m->nick, " joined"); /* its nick and room are its own until its on_data */
+    chat_announce(LOBBY, m, m->nick, " joined"); /* its nick and room are its own until its on_data */
 }
 
 static void IOCPNET_CALL on_data(void *user, iocpnet_port *port, iocpnet_conn conn, const uint8_t *data,
@@ -384,7 +193,7 @@ static void IOCPNET_CALL on_data(void *user, iocpnet_port *port, iocpnet_conn co
 #endif
     if (iocpnet_conn_get_user(port, conn, (void **)&m) != IOCPNET_OK || m == NULL || len == 0) return;
     if (text[0] == '/') {
-        handle_command(m, text, len);
+        chat_command(m, text, len);
         return;
     }
     rooms_lock();
@@ -394,7 +203,7 @@ static void IOCPNET_CALL on_data(void *user, iocpnet_port *port, iocpnet_conn co
     rooms_unlock();
     if (ids != NULL) { /* the engine delivered at most MAX_LINE bytes: it fits */
         memcpy(line + out, text, len);
-        broadcast(ids, n, line, out + len);
+        chat_broadcast(ids, n, line, out + len);
     }
     free(ids);
 }
@@ -405,7 +214,7 @@ static void IOCPNET_CALL on_framing_error(void *user, iocpnet_port *port, iocpne
     (void)port;
     (void)err;
     /* the engine flushes this, closes, and on_close announces the departure */
-    send_text(conn, "! line too long");
+    chat_send_text(conn, "! line too long");
 }
 
 static void IOCPNET_CALL on_close(void *user, iocpnet_port *port, iocpnet_conn conn, int reason)
@@ -423,7 +232,7 @@ static void IOCPNET_CALL on_close(void *user, iocpnet_port *port, iocpnet_conn c
     ON_BUS(if (strncmp(m->nick, "guest-", 6) != 0) bus_release_nick_locked(m->nick));
     rooms_unlock();
     /* m is out of the table, so no other thread can reach it any more */
-    if (m->joined) announce(m->room, NULL, m->nick, " left");
+    if (m->joined) chat_announce(m->room, NULL, m->nick, " left");
     free(m);
 }
 
