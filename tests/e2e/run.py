@@ -37,9 +37,11 @@ def main():
     import test_samples
     import test_non_readers
     import test_stress
+    import test_chat_rooms
+    import test_chat_redis
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
-    modules = (test_chat, test_samples, test_non_readers, test_stress)
+    modules = (test_chat, test_samples, test_non_readers, test_stress, test_chat_rooms, test_chat_redis)
     if not args.groups:
         for m in modules:
             suite.addTests(loader.loadTestsFromModule(m))
