@@ -11,14 +11,15 @@
  * What it shows:
  *
  * Backpressure end to end. A side's bytes are sent to the other side's
- * queue; when that send returns WOULD_BLOCK (the other side's queue holds
- * --max-queue bytes), the chunk is kept (one per side, at most one receive:
- * 64 KiB) and this side is paused with iocpnet_pause_recv, so the engine
- * stops reading it and TCP's window slows its peer down. The other side's
- * on_drain then asks, with iocpnet_conn_post, for the kept chunk to be sent
- * and the side resumed; the post runs serialized with the paused side's own
- * callbacks, so the chunk needs no lock. A pair therefore holds at most
- * 2 x --max-queue + 2 x 64 KiB, however slow either peer reads.
+ * queue in 64 KiB slices; when a send returns WOULD_BLOCK (the other side's
+ * queue holds --max-queue bytes), the rest of that on_data is kept and this
+ * side is paused with iocpnet_pause_recv, so the engine stops reading it and
+ * TCP's window slows its peer down. The other side's on_drain then asks, with
+ * iocpnet_conn_post, for the kept bytes to be sent and the side resumed; the
+ * post runs serialized with the paused side's own callbacks, so the kept
+ * bytes need no lock. A pair therefore holds at most 2 x --max-queue plus
+ * one on_data per side (usually one receive, 64 KiB; more when the engine
+ * held bytes across a pause), however slow either peer reads.
  *
  * Connecting. The client is paused from on_accept until the upstream's
  * on_connect, so what it sends meanwhile waits in its own socket buffers.
@@ -41,6 +42,7 @@
 
 #define CLIENT 0
 #define UPSTREAM 1
+#define SLICE 65536 /* bytes per send: --max-queue is at least this, so a slice always fits an empty queue */
 
 struct pair;
 
@@ -48,9 +50,9 @@ typedef struct side {
     struct pair *pair;
     int index;            /* CLIENT or UPSTREAM */
     iocpnet_conn conn;
-    uint8_t *kept;        /* a chunk the other side's queue refused (WOULD_BLOCK); this side is paused */
-    size_t kept_len, kept_cap;
-    int fin_after_kept;   /* this side's peer shut down while a chunk was kept: forward the FIN after it */
+    uint8_t *kept;        /* bytes the other side's queue refused (WOULD_BLOCK); this side is paused */
+    size_t kept_off, kept_len, kept_cap;
+    int fin_after_kept;   /* this side's peer shut down while bytes were kept: forward the FIN after them */
 } side;
 
 typedef struct pair {
@@ -88,42 +90,57 @@ static side *side_of(iocpnet_port *port, iocpnet_conn conn)
 
 static side *other(side *s) { return &s->pair->s[1 - s->index]; }
 
-/* Keeps a chunk the other side refused; runs in s's callbacks only. */
+/* Queues bytes read from s on the other side, in slices: one on_data may
+ * carry more than the other side's whole queue (bytes the engine held while
+ * s was paused come in one piece). *done gets how many were queued; returns
+ * IOCPNET_OK when all were, else the first failed send's code. */
+static int push(iocpnet_port *port, side *s, const uint8_t *data, size_t len, size_t *done)
+{
+    int rc = IOCPNET_OK;
+    *done = 0;
+    while (*done < len && rc == IOCPNET_OK) {
+        size_t n = len - *done < SLICE ? len - *done : SLICE;
+        rc = iocpnet_send(port, other(s)->conn, data + *done, n);
+        if (rc == IOCPNET_OK) *done += n;
+    }
+    return rc;
+}
+
+/* Keeps what the other side refused; runs in s's callbacks only. */
 static int keep(side *s, const uint8_t *data, size_t len)
 {
     if (s->kept_cap < len) {
-        uint8_t *nb = (uint8_t *)realloc(s->kept, len);
+        uint8_t *nb = (uint8_t *)malloc(len);
         if (nb == NULL) return -1;
+        free(s->kept);
         s->kept = nb;
         s->kept_cap = len;
     }
     memcpy(s->kept, data, len);
+    s->kept_off = 0;
     s->kept_len = len;
     return 0;
-}
-
-/* Sends bytes read from s to the other side. Returns 0 when they were queued
- * or kept (s paused), -1 when the pair must close. */
-static int forward(iocpnet_port *port, side *s, const uint8_t *data, size_t len)
-{
-    int rc = iocpnet_send(port, other(s)->conn, data, len);
-    if (rc == IOCPNET_OK) return 0;
-    if (rc == IOCPNET_E_WOULD_BLOCK) {
-        /* Pause before keeping: on_drain may already be on its way, and its
-         * post runs after this callback, so it finds the chunk either way. */
-        iocpnet_pause_recv(port, s->conn);
-        if (keep(s, data, len) == 0) return 0;
-    }
-    return -1; /* NOT_FOUND: the other side is closing (its on_close closes us); else out of memory */
 }
 
 static void IOCPNET_CALL on_data(void *user, iocpnet_port *port, iocpnet_conn conn, const uint8_t *data,
                                  size_t len)
 {
     side *s = side_of(port, conn);
+    size_t done = 0;
+    int rc;
     (void)user;
     if (s == NULL) return;
-    if (forward(port, s, data, len) != 0) iocpnet_close(port, conn, IOCPNET_CLOSE_ABORT);
+    rc = push(port, s, data, len, &done);
+    if (rc == IOCPNET_OK) return;
+    if (rc == IOCPNET_E_WOULD_BLOCK) {
+        /* on_drain may already be on its way; its post runs after this
+         * callback, so it finds the rest kept either way. */
+        iocpnet_pause_recv(port, conn);
+        if (keep(s, data + done, len - done) == 0) return;
+    }
+    /* NOT_FOUND: the other side is closing (its on_close closes this one
+     * too); otherwise out of memory. */
+    iocpnet_close(port, conn, IOCPNET_CLOSE_ABORT);
 }
 
 /* Posted to side s when the other side's queue drained: serialized with s's
@@ -131,15 +148,22 @@ static void IOCPNET_CALL on_data(void *user, iocpnet_port *port, iocpnet_conn co
 static void IOCPNET_CALL flush_kept(void *arg, iocpnet_port *port, iocpnet_conn conn)
 {
     side *s = (side *)arg;
+    size_t done = 0;
     int rc;
     if (s->kept_len == 0) return;
-    rc = iocpnet_send(port, other(s)->conn, s->kept, s->kept_len);
+    rc = push(port, s, s->kept + s->kept_off, s->kept_len, &done);
+    s->kept_off += done;
+    s->kept_len -= done;
     if (rc == IOCPNET_E_WOULD_BLOCK) return; /* still too full: the next on_drain comes back here */
     if (rc != IOCPNET_OK) {
         iocpnet_close(port, conn, IOCPNET_CLOSE_ABORT);
         return;
     }
-    s->kept_len = 0;
+    if (s->kept_cap > SLICE) { /* a large hold was a one-off: do not keep its buffer */
+        free(s->kept);
+        s->kept = NULL;
+        s->kept_cap = 0;
+    }
     if (s->fin_after_kept) {
         s->fin_after_kept = 0;
         iocpnet_shutdown_write(port, other(s)->conn);
@@ -161,7 +185,7 @@ static void IOCPNET_CALL on_peer_shutdown(void *user, iocpnet_port *port, iocpne
     side *s = side_of(port, conn);
     (void)user;
     if (s == NULL) return;
-    if (s->kept_len > 0) s->fin_after_kept = 1; /* the FIN goes after the kept chunk */
+    if (s->kept_len > 0) s->fin_after_kept = 1; /* the FIN goes after the kept bytes */
     else iocpnet_shutdown_write(port, other(s)->conn);
 }
 
@@ -232,10 +256,10 @@ static void IOCPNET_CALL on_close(void *user, iocpnet_port *port, iocpnet_conn c
     o = other(s);
     if (o->conn != 0) {
         int mode = reason == IOCPNET_E_CONN_RESET ? IOCPNET_CLOSE_ABORT : IOCPNET_CLOSE_GRACEFUL;
-        /* A chunk still kept here would be lost by a graceful close: the
+        /* Bytes still kept here would be lost by a graceful close: the
          * peer must not mistake the cut stream for a whole one. */
         if (mode == IOCPNET_CLOSE_GRACEFUL && s->kept_len > 0 &&
-            iocpnet_send(port, o->conn, s->kept, s->kept_len) != IOCPNET_OK)
+            iocpnet_send(port, o->conn, s->kept + s->kept_off, s->kept_len) != IOCPNET_OK)
             mode = IOCPNET_CLOSE_ABORT;
         iocpnet_close(port, o->conn, mode); /* NOT_FOUND when it closed first: fine */
     }
