@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bench smoke: runs the whole benchmark tooling end to end with tiny durations
 # (python3 bench/run.py --quick) to prove that it builds, starts every server,
-# drives it and gets a verified result. Each scenario × server run that produced
+# drives it and gets a verified result (the proxy scenario included: iocpnet's
+# proxy_server and HAProxy in front of an echo upstream). Each scenario × server run that produced
 # a valid result counts as passed. Then bench/idle_memory.py --quick (1,000 idle
 # connections): each server with a measured bytes-per-connection counts as
 # passed. Speed and memory are not judged here: CI machines are shared and
@@ -37,5 +38,10 @@ for path, what in ((sys.argv[1], "run.py"), (sys.argv[2], "idle_memory.py")):
         passed, failed = passed + bool(good), failed + (not good)
     if not runs:
         failed += 1
+    if what == "run.py":  # the proxy scenario (bench/proxy_bench.py): iocpnet's proxy and HAProxy both ran
+        for name in ("iocpnet", "haproxy"):
+            if not any(r.get("scenario") == "proxy" and r.get("server") == name for r in runs):
+                print(f"FAIL proxy {name}: no run")
+                failed += 1
 print(f"bench-smoke: {passed} passed, {failed} failed")
 PY
