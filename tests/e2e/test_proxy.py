@@ -15,9 +15,11 @@ ProxyHalfClose
 ProxyMany
   500 pairs at once, random sizes, every byte echoed back exact through a
   half-close; then the proxy holds no connection but its listener.
-ProxyErrors
-  an upstream that refuses closes the client; an upstream reset mid-transfer
-  resets the client.
+ProxyRefused
+  an upstream that refuses closes the client, and the proxy carries on.
+ProxyReset (Linux: under Wine the client sees the proxy's abort as a FIN
+  most of the time, an open question about the IOCP backend under Wine)
+  an upstream reset mid-transfer resets the client.
 """
 import os
 import random
@@ -358,7 +360,7 @@ class ProxyMany(unittest.TestCase):
             time.sleep(0.05)
 
 
-class ProxyErrors(unittest.TestCase):
+class ProxyRefused(unittest.TestCase):
     def test_refused_upstream_closes_client(self):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.bind(("127.0.0.1", 0))  # bound but not listening: connects are refused
@@ -374,6 +376,8 @@ class ProxyErrors(unittest.TestCase):
             srv.stop()
             s.close()
 
+
+class ProxyReset(unittest.TestCase):
     def test_upstream_reset_resets_client(self):
         up = Upstream()
         srv = proxy(up.port)
