@@ -251,6 +251,27 @@ class ProxyHalfClose(unittest.TestCase):
         c.close()
 
 
+    def test_shutdown_with_a_pair_open(self):
+        """SIGTERM (Ctrl-C under Wine) while a pair is open: the proxy closes
+        both sides and exits 0."""
+        c = Client(self.srv.port)
+        conn = self.up.accept()
+        c.send(b"ping")
+        self.assertEqual(read_exactly(conn, 4), b"ping")
+        conn.sendall(b"pong")
+        self.assertEqual(c.read_exact(4), b"pong")
+        self.srv.terminate()
+        self.assertEqual(self.srv.wait(), 0, self.srv.stderr_text())
+        self.assertTrue(c.wait_closed())
+        conn.settimeout(DEADLINE)
+        try:
+            self.assertEqual(read_to_eof(conn), b"")
+        except ConnectionResetError:
+            pass  # closed either way
+        c.close()
+        conn.close()
+
+
 class ProxyMany(unittest.TestCase):
     PAIRS = 500
     MAX_SIZE = 256 * 1024
@@ -358,6 +379,8 @@ class ProxyMany(unittest.TestCase):
             self.assertLess(time.monotonic(), deadline, "proxy still has %d sockets open"
                             % socket_count(srv.proc.pid))
             time.sleep(0.05)
+        srv.terminate()  # a clean exit (under ASan: no leak either)
+        self.assertEqual(srv.wait(), 0, srv.stderr_text())
 
 
 class ProxyRefused(unittest.TestCase):
