@@ -12,7 +12,7 @@ ProxyStream (Linux: memory comes from /proc/PID/status)
 ProxyHalfClose
   an HTTP/1.0-style exchange (request, FIN, then the reply and EOF), and the
   other way round (the upstream half-closes first, the client keeps sending).
-ProxyMany
+ProxyMany (Linux and Wine: sockets are counted in /proc/PID/fd)
   500 pairs at once, random sizes, every byte echoed back exact through a
   half-close; then the proxy holds no connection but its listener.
 ProxyRefused
