@@ -38,7 +38,6 @@
  * yet waits on it.
  */
 #include "sample_common.h"
-#include <inttypes.h>
 
 #define CLIENT 0
 #define UPSTREAM 1
