@@ -164,7 +164,7 @@ def run_once(name, make_argv, args, ctx):
         upstream.stop()
 
 
-def table(results, reps):
+def table(results):
     def med(rs, k):
         v = [r[k] for r in rs if r.get(k) is not None]
         return statistics.median(v) if v else None
@@ -218,5 +218,5 @@ def run(args, ctx, log):
                 (f"{r['mb_per_s']:,.0f} MB/s, proxy CPU {r['cpu_us_per_mb']:.0f} µs/MB" if r["ok"]
                  else f"FAILED: {r['error']}"))
             time.sleep(0.2)
-    table(results, args.reps)
+    table(results)
     return everything
