@@ -25,8 +25,10 @@ public class ApiTests
         NativeApi.iocpnet_conn_options_init(&opt);
         Assert.Equal((uint)sizeof(NativeConnOptions), opt.struct_size);
         Assert.Equal(NativeApi.IOCPNET_INHERIT, opt.keepalive_s);
-        // No _init for these: their LP64 layouts (uint32 + padding + 6 pointers; 2 x uint32 + 7 x uint64).
-        Assert.Equal(56, sizeof(NativeCallbacks));
+        Assert.Equal(0u, opt.half_open); // the appended field: its default lands where C put it
+        // No _init for these: their LP64 layouts (uint32 + padding + 7 pointers; 2 x uint32 + 7 x uint64; pointer + size_t).
+        Assert.Equal(64, sizeof(NativeCallbacks));
+        Assert.Equal(16, sizeof(NativeBuf));
         Assert.Equal(64, sizeof(NativeStats));
     }
 
