@@ -126,14 +126,6 @@ public class ReceiveControlTests
     {
         var halfOpen = new ConnectionOptions { HalfOpen = true };
         var server = new Recorder();
-        // The server replies once the request is complete (the client's FIN), then shuts down its side.
-        server.OnPeerShutdownHook = (p, c) =>
-        {
-            byte[] request = server.Read(r => r.BytesArray(c));
-            p.Send(c, "reply to "u8);
-            p.Send(c, request);
-            p.ShutdownWrite(c);
-        };
         var client = new Recorder();
         using var sp = new Port(server);
         using var cp = new Port(client);
@@ -146,6 +138,14 @@ public class ReceiveControlTests
         var ex = Assert.Throws<IocpNetException>(() => cp.Send(c, "late"u8));
         Assert.Equal(ErrorCode.WriteShutdown, ex.Code);
         Assert.Equal("IOCPNET_E_WRITE_SHUTDOWN", ex.CodeName);
+
+        // The server replies once the request is complete (the client's FIN), then shuts down its side.
+        server.WaitUntil(r => r.Accepted.Count == 1 && r.PeerShutdowns(new ConnectionId(r.Accepted.Single())) == 1, "the request's FIN");
+        var s0 = new ConnectionId(server.Read(r => r.Accepted.Single()));
+        Assert.False(server.Read(r => r.Closed.ContainsKey(s0.Value)), "a half-open connection stays open after the peer's FIN");
+        sp.Send(s0, "reply to "u8);
+        sp.Send(s0, server.Read(r => r.BytesArray(s0)));
+        sp.ShutdownWrite(s0);
 
         client.WaitUntil(r => r.Closed.ContainsKey(c.Value), "the client side closes after both directions are done");
         Assert.Equal("reply to GET /", Encoding.ASCII.GetString(client.Read(r => r.BytesArray(c))));

@@ -76,6 +76,31 @@ final class Dispatcher extends NativeHandler {
     }
 
     @Override
+    public void onPeerShutdown(long conn) {
+        mark();
+        handler.onPeerShutdown(port, conn);
+    }
+
+    @Override
+    public void onTimer(long token) {
+        mark();
+        port.runTimer(token);
+    }
+
+    @Override
+    public void onConnPost(long conn, long token) {
+        mark();
+        Runnable task = port.takePosted(token);
+        if (task != null) task.run();
+    }
+
+    // No mark(): not needed for a release, and the thread is not asserted to be a worker.
+    @Override
+    public void onReleased(long token) {
+        port.released(token);
+    }
+
+    @Override
     public void onHandlerException(long conn, Throwable error) {
         mark();
         handler.onHandlerException(port, conn, error);
