@@ -41,7 +41,8 @@ public:
     // A task queued by NativePort::connPost is due (serialized with conn's callbacks).
     virtual void onConnPost(int64_t conn, int64_t token) { (void)conn; (void)token; }
     // The engine let go of the buffer of NativePort::sendOwned with this token.
-    // Runs on a worker; its exception is reported with connection 0.
+    // Runs on a worker (or inside sendOwned when a layer copied the bytes);
+    // its exception is reported with connection 0.
     virtual void onReleased(int64_t token) { (void)token; }
     // A Java exception escaped one of the methods above; conn is 0 for onPost.
     // `error` is a global reference owned by the glue, valid during the call.

@@ -125,7 +125,8 @@ public sealed unsafe partial class Port
     /// Zero-copy send: the engine queues <paramref name="data"/> without copying it. The memory stays pinned
     /// (<see cref="ReadOnlyMemory{T}.Pin"/>) and referenced until the engine no longer needs it — sent, or dropped
     /// by a close or <see cref="Dispose"/> — then it is unpinned and <paramref name="released"/> runs, exactly once,
-    /// on a worker thread. Do not change the bytes before that. When the call fails (an exception), nothing is
+    /// on a worker thread (or inside this call when the engine had to copy the bytes anyway, e.g. for a TLS layer).
+    /// Do not change the bytes before that. When the call fails (an exception), nothing is
     /// kept and <paramref name="released"/> never runs. An exception <paramref name="released"/> throws is reported
     /// through <see cref="UnhandledHandlerException"/> (callback "SendOwned").
     /// </summary>
@@ -198,7 +199,7 @@ public sealed unsafe partial class Port
             var item = (OwnedSend)handle.Target!;
             handle.Free();
             item.Pin.Dispose();
-            self = t_current = item.Port; // a worker thread (the header says so): no Dispose from here
+            self = t_current = item.Port; // a worker, or the thread inside SendOwned: no Dispose from here either way
             item.Released?.Invoke(item.Data);
         }
         catch (Exception ex) { Fail(self, ex, "SendOwned", 0, close: false); }

@@ -94,7 +94,7 @@ final class Dispatcher extends NativeHandler {
         if (task != null) task.run();
     }
 
-    // No mark(): not needed for a release, and the thread is not asserted to be a worker.
+    // No mark(): the release may run on the thread inside sendOwned (a copying layer), not a worker.
     @Override
     public void onReleased(long token) {
         port.released(token);

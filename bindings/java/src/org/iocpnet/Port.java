@@ -383,7 +383,8 @@ public final class Port implements AutoCloseable {
 
     /**
      * Zero-copy send of a direct buffer's remaining bytes: the engine reads them in place, so they
-     * must not change until {@code released} runs — exactly once, on a worker thread, when the engine
+     * must not change until {@code released} runs — exactly once, on a worker thread (or inside this
+     * call when the engine had to copy the bytes anyway, e.g. for a TLS layer), when the engine
      * no longer needs them (sent, or dropped by a close or {@link #close()}). Until then the port keeps
      * the buffer reachable. The position advances to the limit when the call succeeds; when it fails
      * (an exception) nothing is kept and {@code released} never runs. An exception thrown by
