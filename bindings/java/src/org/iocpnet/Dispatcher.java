@@ -102,7 +102,8 @@ final class Dispatcher extends NativeHandler {
 
     @Override
     public void onHandlerException(long conn, Throwable error) {
-        mark();
+        // No mark(): it follows the upcall that threw, which marked a worker already; after
+        // onReleased it may be the application's thread inside sendOwned, never to be marked.
         handler.onHandlerException(port, conn, error);
     }
 }
