@@ -56,6 +56,8 @@ class ReceiveControlTest {
             }
             assertTrue(blocked, "the peer sent " + sent + " bytes without ever being held back");
             Thread.sleep(300);
+            // Still held back: nobody read in the meantime, so the window did not open again.
+            assertEquals(0, peer.write(ByteBuffer.allocate(1)));
             assertEquals(0, server.total());
             // At most what a read already under way at the pause took in: the rest stays in the kernel.
             assertTrue(port.stats().bytesReceived() <= 1 << 20, "bytes read while paused: " + port.stats().bytesReceived());
