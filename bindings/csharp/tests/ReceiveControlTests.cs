@@ -52,12 +52,11 @@ public class ReceiveControlTests
         }
         Assert.True(blocked, $"the peer sent {sent} bytes without ever being held back");
         Thread.Sleep(300);
-        // Still held back: nobody read in the meantime, so the window did not open again.
-        var probe = new byte[1];
-        Assert.Equal(SocketError.WouldBlock, Assert.Throws<SocketException>(() => peer.Send(probe)).SocketErrorCode);
         Assert.Equal(0, server.Read(r => r.TotalBytes));
         // At most what a read already under way at the pause took in (one buffer): the rest stays in the kernel.
-        Assert.InRange(sp.Stats.BytesReceived, 0, 1 << 20);
+        long readEarly = sp.Stats.BytesReceived;
+        Assert.InRange(readEarly, 0, 1 << 20);
+        Assert.True(readEarly < sent, $"the engine read {readEarly} of {sent} bytes while paused");
 
         // Resume: everything sent so far arrives, then the rest of a stream sent in blocking mode.
         sp.ResumeReceive(s);

@@ -56,11 +56,10 @@ class ReceiveControlTest {
             }
             assertTrue(blocked, "the peer sent " + sent + " bytes without ever being held back");
             Thread.sleep(300);
-            // Still held back: nobody read in the meantime, so the window did not open again.
-            assertEquals(0, peer.write(ByteBuffer.allocate(1)));
             assertEquals(0, server.total());
             // At most what a read already under way at the pause took in: the rest stays in the kernel.
-            assertTrue(port.stats().bytesReceived() <= 1 << 20, "bytes read while paused: " + port.stats().bytesReceived());
+            long readEarly = port.stats().bytesReceived();
+            assertTrue(readEarly <= 1 << 20 && readEarly < sent, "the engine read " + readEarly + " of " + sent + " bytes while paused");
 
             port.resumeReceive(conn);
             port.resumeReceive(conn); // idempotent
