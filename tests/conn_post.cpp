@@ -36,10 +36,9 @@ TEST_CASE("conn_post from on_data runs after the callback returns, on the same w
         runs_at_return = p.runs.load(); // never inline
     };
     Port sp(&srv);
-    uint16_t port = listen_on(sp);
-    raw::Socket peer = raw::Socket::connect("127.0.0.1", port);
-    iocpnet_conn s = srv.wait_accepted(0);
-    REQUIRE(s != 0);
+    Accepted acc = accept_raw(srv, sp);
+    raw::Socket &peer = acc.peer;
+    const iocpnet_conn s = acc.conn;
     REQUIRE(peer.send_all("x"));
     REQUIRE(wait_until([&] { return p.runs.load() == 1; }));
     CHECK(rc_name(rc_in_cb.load()) == rc_name(IOCPNET_OK));

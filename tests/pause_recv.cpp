@@ -30,11 +30,9 @@ TEST_CASE("pause inside on_data stops before the next message; resume delivers t
     Port sp(&srv);
     iocpnet_conn_options o = default_options();
     o.framing = IOCPNET_FRAMING_LINE;
-    uint16_t port = listen_on(sp, nullptr, "127.0.0.1", &o);
-    raw::Socket peer = raw::Socket::connect("127.0.0.1", port);
-    REQUIRE(peer.valid());
-    iocpnet_conn s = srv.wait_accepted(0);
-    REQUIRE(s != 0);
+    Accepted acc = accept_raw(srv, sp, &o);
+    raw::Socket &peer = acc.peer;
+    const iocpnet_conn s = acc.conn;
     REQUIRE(peer.send_all(lines(0, 100))); // one write: most likely one read of many lines
     REQUIRE(wait_until([&] { return seen.load() >= 3; }));
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -85,11 +83,9 @@ TEST_CASE("a paused connection reads nothing more: the peer's sends stall in TCP
 TEST_CASE("pause from another thread, bytes and the peer's FIN arrive, resume delivers all before on_close", "[flow]") {
     Recorder srv;
     Port sp(&srv);
-    uint16_t port = listen_on(sp);
-    raw::Socket peer = raw::Socket::connect("127.0.0.1", port);
-    REQUIRE(peer.valid());
-    iocpnet_conn s = srv.wait_accepted(0);
-    REQUIRE(s != 0);
+    Accepted acc = accept_raw(srv, sp);
+    raw::Socket &peer = acc.peer;
+    const iocpnet_conn s = acc.conn;
     REQUIRE(peer.send_all("before"));
     REQUIRE(srv.wait_bytes(s, 6));
     REQUIRE_RC(iocpnet_pause_recv(sp, s), IOCPNET_OK);
@@ -114,11 +110,9 @@ TEST_CASE("the idle timeout does not run while paused and starts afresh on resum
     cfg.idle_timeout_ms = 300;
     Recorder srv;
     Port sp(&srv, &cfg);
-    uint16_t port = listen_on(sp);
-    raw::Socket peer = raw::Socket::connect("127.0.0.1", port);
-    REQUIRE(peer.valid());
-    iocpnet_conn s = srv.wait_accepted(0);
-    REQUIRE(s != 0);
+    Accepted acc = accept_raw(srv, sp);
+    raw::Socket &peer = acc.peer;
+    const iocpnet_conn s = acc.conn;
     REQUIRE_RC(iocpnet_pause_recv(sp, s), IOCPNET_OK);
     std::this_thread::sleep_for(std::chrono::milliseconds(1000));
     CHECK_FALSE(srv.is_closed(s));
@@ -137,10 +131,9 @@ TEST_CASE("pause and resume of unknown or closed ids give NOT_FOUND", "[flow][ar
     CHECK_RC(iocpnet_resume_recv(nullptr, 1), IOCPNET_E_INVALID_ARG);
     CHECK_RC(iocpnet_pause_recv(sp, 0), IOCPNET_E_NOT_FOUND);
     CHECK_RC(iocpnet_resume_recv(sp, 12345), IOCPNET_E_NOT_FOUND);
-    uint16_t port = listen_on(sp);
-    raw::Socket peer = raw::Socket::connect("127.0.0.1", port);
-    iocpnet_conn s = srv.wait_accepted(0);
-    REQUIRE(s != 0);
+    Accepted acc = accept_raw(srv, sp);
+    raw::Socket &peer = acc.peer;
+    const iocpnet_conn s = acc.conn;
     REQUIRE_RC(iocpnet_close(sp, s, IOCPNET_CLOSE_ABORT), IOCPNET_OK);
     CHECK_RC(iocpnet_pause_recv(sp, s), IOCPNET_E_NOT_FOUND);
     CHECK_RC(iocpnet_resume_recv(sp, s), IOCPNET_E_NOT_FOUND);

@@ -26,11 +26,9 @@ void IOCPNET_CALL release(void *arg, const void *data) {
 TEST_CASE("send_owned: bytes arrive unchanged and each buffer is freed once, after it was sent", "[owned]") {
     Recorder srv;
     Port sp(&srv);
-    uint16_t port = listen_on(sp);
-    raw::Socket peer = raw::Socket::connect("127.0.0.1", port);
-    REQUIRE(peer.valid());
-    iocpnet_conn s = srv.wait_accepted(0);
-    REQUIRE(s != 0);
+    Accepted acc = accept_raw(srv, sp);
+    raw::Socket &peer = acc.peer;
+    const iocpnet_conn s = acc.conn;
     const int kN = 40;
     std::vector<std::unique_ptr<Lent>> bufs;
     std::string want;
@@ -110,10 +108,9 @@ TEST_CASE("send_owned that fails does not call free_fn", "[owned][args]") {
     CHECK_RC(iocpnet_send_owned(sp, 4242, l.bytes.data(), 10, release, &l), IOCPNET_E_NOT_FOUND);
     CHECK_RC(iocpnet_send_owned(nullptr, 4242, l.bytes.data(), 10, release, &l), IOCPNET_E_INVALID_ARG);
     CHECK_RC(iocpnet_send_owned(sp, 4242, nullptr, 10, release, &l), IOCPNET_E_INVALID_ARG);
-    uint16_t port = listen_on(sp);
-    raw::Socket peer = raw::Socket::connect("127.0.0.1", port);
-    iocpnet_conn s = srv.wait_accepted(0);
-    REQUIRE(s != 0);
+    Accepted acc = accept_raw(srv, sp);
+    raw::Socket &peer = acc.peer;
+    const iocpnet_conn s = acc.conn;
     CHECK_RC(iocpnet_send_owned(sp, s, l.bytes.data(), l.bytes.size(), release, &l), IOCPNET_E_LIMIT);
     iocpnet_conn_options o = default_options();
     (void)o;

@@ -535,6 +535,24 @@ inline uint16_t listen_on(iocpnet_port *p, iocpnet_listener *out = nullptr, cons
     return port;
 }
 
+// A listener (with opt), one raw peer connected to it (rcvbuf > 0: its
+// SO_RCVBUF) and the engine's id of that connection, from rec's on_accept.
+struct Accepted {
+    raw::Socket peer;
+    iocpnet_conn conn = 0;
+};
+inline Accepted accept_raw(Recorder &rec, iocpnet_port *p, const iocpnet_conn_options *opt = nullptr,
+                           int rcvbuf = 0) {
+    uint16_t port = listen_on(p, nullptr, "127.0.0.1", opt);
+    size_t before = rec.n_accepted();
+    Accepted a;
+    a.peer = raw::Socket::connect("127.0.0.1", port, 30000, rcvbuf);
+    REQUIRE(a.peer.valid());
+    a.conn = rec.wait_accepted(before);
+    REQUIRE(a.conn != 0);
+    return a;
+}
+
 // Starts a connection and returns its id (on_connect reports the outcome).
 inline iocpnet_conn connect_to(iocpnet_port *p, uint16_t port, const char *host = "127.0.0.1",
                                const iocpnet_conn_options *opt = nullptr) {

@@ -6,6 +6,7 @@ Every wait has a deadline; nothing sleeps to synchronise.
 """
 import os
 import queue
+import re
 import shlex
 import signal
 import socket
@@ -227,3 +228,32 @@ def chat_client(port, nick=None, rcvbuf=None):
         c.nick = nick
     who(c)
     return c
+
+
+# ---------------------------------------------------------------- /proc and ports
+
+def proc_kib(pid, field):
+    """A memory field of /proc/PID/status (VmRSS, VmHWM) in KiB; 0 if absent."""
+    with open("/proc/%d/status" % pid) as f:
+        m = re.search(r"^%s:\s+(\d+) kB" % field, f.read(), re.M)
+    return int(m.group(1)) if m else 0
+
+
+def socket_count(pid):
+    """How many sockets the process holds open."""
+    n = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            n += os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:")
+        except OSError:
+            pass
+    return n
+
+
+def free_port():
+    """A loopback TCP port nothing listens on right now."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port

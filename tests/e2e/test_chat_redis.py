@@ -18,17 +18,11 @@ import threading
 import time
 import unittest
 
-from harness import DEADLINE, Client, Server, who
+from harness import DEADLINE, Client, Server, free_port, who
 
 PRESENCE_S = 10.0  # the bound for kill -9 and Redis restarts
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Redis:

@@ -45,7 +45,7 @@ import socket
 import time
 import unittest
 
-from harness import DEADLINE, Server
+from harness import DEADLINE, Server, proc_kib, socket_count
 
 NON_READERS, READERS, LINES, LINE_BYTES = 50, 150, 200, 200  # a line: 199 bytes + "\n"
 QUEUE = 1 << 20                 # --max-queue for the server
@@ -60,20 +60,8 @@ GUARD_KIB = int(os.environ.get("E2E_GUARD_MIB", 0)) * 1024 or BOUND_KIB
 TCP_CLOSE, TCP_CLOSE_WAIT = 7, 8
 
 
-def proc_kib(pid, field):
-    with open("/proc/%d/status" % pid) as f:
-        m = re.search(r"^%s:\s+(\d+) kB" % field, f.read(), re.M)
-    return int(m.group(1)) if m else 0
 
 
-def socket_count(pid):
-    n = 0
-    for fd in os.listdir("/proc/%d/fd" % pid):
-        try:
-            n += os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:")
-        except OSError:
-            pass
-    return n
 
 
 def cut_off(sock):

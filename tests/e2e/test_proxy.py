@@ -30,25 +30,13 @@ import threading
 import time
 import unittest
 
-from harness import DEADLINE, Client, Server
+from harness import DEADLINE, Client, Server, proc_kib, socket_count
 
 MIB = 1 << 20
 
 
-def proc_kib(pid, field):
-    with open("/proc/%d/status" % pid) as f:
-        m = re.search(r"^%s:\s+(\d+) kB" % field, f.read(), re.M)
-    return int(m.group(1)) if m else 0
 
 
-def socket_count(pid):
-    n = 0
-    for fd in os.listdir("/proc/%d/fd" % pid):
-        try:
-            n += os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:")
-        except OSError:
-            pass
-    return n
 
 
 def sysctl_max(name):
