@@ -43,6 +43,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <string>
 
 #include "backend/backend.hpp"
 #include "pipeline.hpp"
@@ -56,6 +57,7 @@ struct ConnOpts {
     uint32_t idle_ms = 0, connect_ms = 0, keepalive_s = 0;
     uint8_t framing = IOCPNET_FRAMING_RAW;
     bool nodelay = true;
+    std::string ws_host, ws_path; // WEBSOCKET client: Host header ("" = host:port) and path
 };
 
 enum class Life : uint8_t { free, connecting, connect_failing, accepted, open, closing, closed };

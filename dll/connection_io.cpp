@@ -35,7 +35,7 @@ void Port::start(Conn *c) {
     c->last_rx_ms = wk.now;
     if (c->opts.idle_ms) arm_timer(c, wk.now + c->opts.idle_ms);
     const CallbackSet &cs = callbacks();
-    if (cs.cb.on_accept) cs.cb.on_accept(cs.user, this, lid, id);
+    if (cs.cb.on_accept && c->pipe.announced()) cs.cb.on_accept(cs.user, this, lid, id); // WebSocket: after the upgrade
     arm_recv(c);
     drive(c);
 }
@@ -105,7 +105,8 @@ void Port::on_connect(Conn *c, const Completion &cp) {
         if (c->opts.idle_ms) arm_timer(c, wk.now + c->opts.idle_ms);
     }
     const CallbackSet &cs = callbacks();
-    if (cs.cb.on_connect) cs.cb.on_connect(cs.user, this, id, status);
+    if (cs.cb.on_connect && (status != IOCPNET_OK || c->pipe.announced())) // WebSocket: OK after the upgrade
+        cs.cb.on_connect(cs.user, this, id, status);
     if (status == IOCPNET_OK) {
         arm_recv(c);
     } else {
@@ -122,7 +123,9 @@ void Port::on_recv(Conn *c, const Completion &cp) {
         c->last_rx_ms = wk.now;
         int rc = IOCPNET_OK;
         uint64_t id = c->id.load(std::memory_order_relaxed);
-        if (c->life.load(std::memory_order_acquire) == Life::open) { // else: a linger discards what arrives
+        if (c->life.load(std::memory_order_acquire) == Life::open && c->pipe.ws()) {
+            rc = ws_feed(c, cp.data, size_t(cp.res));
+        } else if (c->life.load(std::memory_order_acquire) == Life::open) { // else: a linger discards what arrives
             rc = c->pipe.recv(cp.data, size_t(cp.res), [&](const uint8_t *m, size_t n) {
                 if (c->life.load(std::memory_order_acquire) != Life::open) return false; // a callback closed it
                 const CallbackSet &cs = callbacks();
@@ -135,7 +138,7 @@ void Port::on_recv(Conn *c, const Completion &cp) {
             // The peer broke the framing: one last chance to reply, then a graceful close.
             log(IOCPNET_LOG_WARN, "connection %llu: %s", (unsigned long long)id, iocpnet_strerror(rc));
             const CallbackSet &cs = callbacks();
-            if (cs.cb.on_framing_error) cs.cb.on_framing_error(cs.user, this, id, rc);
+            if (cs.cb.on_framing_error && c->pipe.announced()) cs.cb.on_framing_error(cs.user, this, id, rc);
             std::lock_guard<std::mutex> lk(c->mu);
             close_locked(c, rc, false);
         }
@@ -223,7 +226,7 @@ void Port::notify_close(Conn *c) {
         reason = c->reason;
     }
     const CallbackSet &cs = callbacks();
-    if (cs.cb.on_close) cs.cb.on_close(cs.user, this, id, reason);
+    if (!ws_unannounced_close(c, id, reason) && cs.cb.on_close) cs.cb.on_close(cs.user, this, id, reason);
     {
         std::lock_guard<std::mutex> lk(c->mu);
         c->life.store(Life::closed, std::memory_order_release); // get_user worked until here

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -142,6 +143,20 @@ struct Port : iocpnet_port {
     void submit_connect(Conn *c, const Addr &a);
     void notify_close(Conn *c);
     void arm_recv(Conn *c);
+
+    // --- WebSocket (ws_conn.cpp)
+    int ws_feed(Conn *c, const uint8_t *p, size_t n); // owner, no lock: the session's events
+    void ws_queue_locked(Conn *c, const uint8_t *p, size_t n); // c->mu held: bytes below the framing
+    void ws_close_frame_locked(Conn *c, int reason); // c->mu held: before a graceful close
+    bool ws_unannounced_close(Conn *c, uint64_t id, int reason); // owner: on_close's stand-in before the upgrade
+    int ws_set_send_type(uint64_t id, uint32_t type);
+    int ws_message_type(uint64_t id, uint32_t *out);
+    int ws_request(uint64_t id, const char *header, char *buf, size_t len);
+    int ws_add_page(uint64_t listener, const char *path, const char *type, const void *body, size_t len);
+    struct WsPage {
+        std::string type, body;
+    };
+    std::map<std::pair<uint64_t, std::string>, WsPage> ws_pages; // (listener, path) -> page; lst_mu
 
     // --- state
     std::unique_ptr<Backend> be;
