@@ -14,6 +14,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+
 #include <memory>
 
 #include "framing.hpp"
@@ -38,6 +39,9 @@ struct Layer {
     virtual bool take_output(SendQueue &out) = 0;
 };
 
+// Between the layer and the decoder sit the bytes that were read but not yet
+// delivered because the receiver paused (iocpnet_pause_recv): they go to the
+// decoder first when it resumes, so nothing is reordered.
 class Pipeline {
   public:
     // client: this side connected (a WebSocket client masks and sends the
@@ -48,10 +52,13 @@ class Pipeline {
         layer_ = layer;
         ws_.reset(framing == IOCPNET_FRAMING_WEBSOCKET ? new ws::Session(client, max_message) : nullptr);
         announced_ = !ws_;
+        held_.clear();
+        held_.shrink_to_fit();
     }
     uint32_t framing() const { return framing_; }
-    // WebSocket framing: the protocol state above the layer (ws_conn.cpp
-    // feeds it instead of the decoder); NULL for the other framings.
+    bool holding() const { return !held_.empty(); }
+    // WebSocket framing: the protocol state above the layer, in the
+    // decoder's place (ws_conn.cpp feeds it); NULL for the other framings.
     ws::Session *ws() const { return ws_.get(); }
     // Whether the user has heard of the connection (on_accept / on_connect
     // OK): a WebSocket connection is announced after its handshake. Owner only.
@@ -59,39 +66,96 @@ class Pipeline {
     void set_announced() { announced_ = true; }
     Layer *layer() const { return layer_; }
 
-    // Received bytes -> emit(const uint8_t *, size_t) -> bool per message.
+    // WebSocket: bytes above the layer to the session, held like the
+    // decoder's while the receiver is paused (the session stops at a frame
+    // boundary when Events::ready is false).
+    int ws_deliver(const uint8_t *p, size_t n, ws::Events &ev) {
+        if (!held_.empty()) {
+            held_.insert(held_.end(), p, p + n);
+            return IOCPNET_OK;
+        }
+        size_t used = 0;
+        int rc = ws_->feed(p, n, ev, &used);
+        if (rc == IOCPNET_OK && used < n) held_.insert(held_.end(), p + used, p + n);
+        return rc;
+    }
+    int ws_resume(ws::Events &ev) {
+        if (held_.empty()) return IOCPNET_OK;
+        size_t used = 0;
+        int rc = ws_->feed(held_.data(), held_.size(), ev, &used);
+        if (used >= held_.size() || rc != IOCPNET_OK) {
+            held_.clear();
+            held_.shrink_to_fit();
+        } else {
+            held_.erase(held_.begin(), held_.begin() + ptrdiff_t(used));
+        }
+        return rc;
+    }
+
+    // Received bytes -> emit(const uint8_t *, size_t) -> bool per message,
+    // while ready() (the receiver is not paused); the rest is held.
     // IOCPNET_OK or the error that ends the connection (MESSAGE_TOO_LARGE, a
     // layer's error). Owner thread, no lock held.
-    template <class Emit> int recv(const uint8_t *p, size_t n, Emit &&emit) {
-        if (!layer_) return dec_.feed(p, n, emit);
+    template <class Ready, class Emit> int recv(const uint8_t *p, size_t n, Ready &&ready, Emit &&emit) {
+        if (!layer_) return deliver(p, n, ready, emit);
         struct ToDecoder : Layer::Up {
-            Decoder &dec;
+            Pipeline &pl;
+            Ready &ready;
             Emit &emit;
             int rc = IOCPNET_OK;
-            ToDecoder(Decoder &d, Emit &e) : dec(d), emit(e) {}
+            ToDecoder(Pipeline &p, Ready &r, Emit &e) : pl(p), ready(r), emit(e) {}
             bool put(const uint8_t *q, size_t m) override {
-                rc = dec.feed(q, m, emit);
+                rc = pl.deliver(q, m, ready, emit);
                 return rc == IOCPNET_OK;
             }
-        } up(dec_, emit);
+        } up(*this, ready, emit);
         int rc = layer_->recv(p, n, up);
         return rc != IOCPNET_OK ? rc : up.rc;
+    }
+
+    template <class Emit> int recv(const uint8_t *p, size_t n, Emit &&emit) {
+        return recv(p, n, [] { return true; }, emit);
+    }
+
+    // Delivers held bytes after a resume, as far as ready() allows.
+    template <class Ready, class Emit> int resume(Ready &&ready, Emit &&emit) {
+        if (held_.empty()) return IOCPNET_OK;
+        size_t used = 0;
+        int rc = dec_.feed(held_.data(), held_.size(), ready, emit, &used);
+        if (used == held_.size()) {
+            held_.clear();
+            held_.shrink_to_fit(); // a paused peer's burst is not kept for good
+        } else {
+            held_.erase(held_.begin(), held_.begin() + ptrdiff_t(used));
+        }
+        return rc;
     }
 
     // The frame this connection's framing puts around a payload (see frame_for).
     int frame(const void *data, size_t len, Frame *f) const {
         return ws_ ? ws_->frame(len, f) : frame_for(framing_, data, len, f);
     }
+    int frame(const IoVec *parts, size_t n, size_t len, Frame *f) const {
+        return ws_ ? ws_->frame(len, f) : frame_for(framing_, parts, n, len, f);
+    }
 
     // Queues one framed payload; all or nothing. sp: the payload shared with
     // other receivers (send_many) or NULL. False on no memory.
+    // A layer transforms the payload, so it is never shared below one.
     bool send(const Frame &f, const void *data, size_t len, SharedPayload *sp, SendQueue &q, BlockCache *cache) {
-        if (ws_ && ws_->client()) return send_masked(f, static_cast<const uint8_t *>(data), len, q, cache);
-        if (!layer_) return q.append(f, data, len, sp, cache);
+        if (!layer_ && !(ws_ && ws_->client())) return q.append(f, data, len, sp, cache);
+        IoVec part{data, len};
+        return send(f, &part, 1, q, cache);
+    }
+    // The same for a payload in n parts (always copied).
+    bool send(const Frame &f, const IoVec *parts, size_t n, SendQueue &q, BlockCache *cache) {
+        if (ws_ && ws_->client()) return send_masked(f, parts, n, q, cache);
+        if (!layer_) return q.append(f, parts, n, cache);
         static const uint8_t nl = '\n';
-        return layer_->send(f.head, f.head_len, q) == IOCPNET_OK &&
-               layer_->send(static_cast<const uint8_t *>(data), len, q) == IOCPNET_OK &&
-               (!f.tail_len || layer_->send(&nl, 1, q) == IOCPNET_OK);
+        bool ok = layer_->send(f.head, f.head_len, q) == IOCPNET_OK;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = layer_->send(static_cast<const uint8_t *>(parts[i].base), parts[i].len, q) == IOCPNET_OK;
+        return ok && (!f.tail_len || layer_->send(&nl, 1, q) == IOCPNET_OK);
     }
 
     // Bytes as they are (a WebSocket handshake, a control frame), below the
@@ -104,19 +168,35 @@ class Pipeline {
   private:
     // A client masks every payload (RFC 6455 5.3): the payload is copied,
     // masked, in chunks; the header carries the key.
-    bool send_masked(const Frame &f, const uint8_t *p, size_t len, SendQueue &q, BlockCache *cache) {
+    bool send_masked(const Frame &f, const IoVec *parts, size_t n, SendQueue &q, BlockCache *cache) {
         if (!send_raw(f.head, f.head_len, q, cache)) return false;
         uint8_t buf[4096];
-        for (size_t off = 0; off < len;) {
-            size_t n = len - off < sizeof buf ? len - off : sizeof buf;
-            ws::Session::mask(f, buf, p + off, n, off);
-            if (!send_raw(buf, n, q, cache)) return false;
-            off += n;
+        size_t off = 0;
+        for (size_t i = 0; i < n; i++) {
+            const uint8_t *p = static_cast<const uint8_t *>(parts[i].base);
+            for (size_t at = 0; at < parts[i].len;) {
+                size_t m = parts[i].len - at < sizeof buf ? parts[i].len - at : sizeof buf;
+                ws::Session::mask(f, buf, p + at, m, off);
+                if (!send_raw(buf, m, q, cache)) return false;
+                at += m, off += m;
+            }
         }
         return true;
     }
 
+    template <class Ready, class Emit> int deliver(const uint8_t *p, size_t n, Ready &ready, Emit &emit) {
+        if (!held_.empty()) { // older bytes wait: these go behind them
+            held_.insert(held_.end(), p, p + n);
+            return IOCPNET_OK;
+        }
+        size_t used = 0;
+        int rc = dec_.feed(p, n, ready, emit, &used);
+        if (rc == IOCPNET_OK && used < n) held_.insert(held_.end(), p + used, p + n);
+        return rc;
+    }
+
     Decoder dec_;
+    std::vector<uint8_t> held_;
     Layer *layer_ = nullptr;
     std::unique_ptr<ws::Session> ws_;
     bool announced_ = true;

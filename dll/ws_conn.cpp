@@ -22,7 +22,7 @@ int copy_out(const std::string &s, char *buf, size_t len) {
 } // namespace
 
 void Port::ws_queue_locked(Conn *c, const uint8_t *p, size_t n) {
-    if (!n || c->wire == Wire::cutting || c->wire == Wire::done) return;
+    if (!n || c->wire == Wire::cutting || c->wire == Wire::done || c->shut_wr) return;
     Worker &wk = *workers[c->worker];
     if (!c->pipe.send_raw(p, n, c->q, &wk.blocks)) { // a half-queued frame would corrupt the stream
         close_locked(c, IOCPNET_E_NO_MEMORY, true);
@@ -36,65 +36,75 @@ void Port::ws_close_frame_locked(Conn *c, int reason) {
     ws_queue_locked(c, reinterpret_cast<const uint8_t *>(f.data()), f.size());
 }
 
+namespace {
+// What a session decides, done on the connection (owner thread, no lock held
+// while user code runs).
+struct ConnEvents : ws::Events {
+    Port *port;
+    Conn *c;
+    uint64_t id;
+    ConnEvents(Port *p, Conn *cc) : port(p), c(cc), id(cc->id.load(std::memory_order_relaxed)) {}
+    bool open() const { return c->life.load(std::memory_order_acquire) == Life::open; }
+    bool ready() override { return open() && !c->paused.load(std::memory_order_acquire); }
+    bool message(const uint8_t *m, size_t len) override {
+        if (!open()) return false; // a callback closed it
+        const CallbackSet &cs = port->callbacks();
+        if (cs.cb.on_data) cs.cb.on_data(cs.user, port, id, m, len);
+        return true;
+    }
+    void output(const uint8_t *b, size_t len) override {
+        std::unique_lock<std::mutex> lk(c->mu);
+        Life l = c->life.load(std::memory_order_acquire);
+        if (l != Life::open && l != Life::closing) return;
+        port->ws_queue_locked(c, b, len);
+        if (!(c->ops & kOpSend)) port->request_drive(c, lk);
+    }
+    bool upgraded() override {
+        c->pipe.set_announced();
+        const CallbackSet &cs = port->callbacks();
+        if (c->pipe.ws()->client()) {
+            if (cs.cb.on_connect) cs.cb.on_connect(cs.user, port, id, IOCPNET_OK);
+        } else if (cs.cb.on_accept) {
+            cs.cb.on_accept(cs.user, port, c->listener, id);
+        }
+        return open();
+    }
+    void plain_get(const ws::HttpHead &req, std::string *reply) override {
+        std::string path = req.target.substr(0, req.target.find('?'));
+        std::lock_guard<std::mutex> lk(port->lst_mu);
+        auto it = port->ws_pages.find({c->listener, path});
+        if (it == port->ws_pages.end()) *reply = ws::reply_plain(404, "Not Found", "text/plain", "not found\n", 10);
+        else *reply = ws::reply_plain(200, "OK", it->second.type.c_str(), it->second.body.data(), it->second.body.size());
+    }
+    void end(int reason) override {
+        std::lock_guard<std::mutex> lk(c->mu);
+        port->close_locked(c, reason, false);
+    }
+};
+} // namespace
+
 int Port::ws_feed(Conn *c, const uint8_t *p, size_t n) {
-    struct Ev : ws::Events {
-        Port *port;
-        Conn *c;
-        uint64_t id;
-        bool open() const { return c->life.load(std::memory_order_acquire) == Life::open; }
-        bool message(const uint8_t *m, size_t len) override {
-            if (!open()) return false; // a callback closed it
-            const CallbackSet &cs = port->callbacks();
-            if (cs.cb.on_data) cs.cb.on_data(cs.user, port, id, m, len);
-            return true;
-        }
-        void output(const uint8_t *b, size_t len) override {
-            std::unique_lock<std::mutex> lk(c->mu);
-            Life l = c->life.load(std::memory_order_acquire);
-            if (l != Life::open && l != Life::closing) return;
-            port->ws_queue_locked(c, b, len);
-            if (!(c->ops & kOpSend)) port->request_drive(c, lk);
-        }
-        bool upgraded() override {
-            c->pipe.set_announced();
-            const CallbackSet &cs = port->callbacks();
-            if (c->pipe.ws()->client()) {
-                if (cs.cb.on_connect) cs.cb.on_connect(cs.user, port, id, IOCPNET_OK);
-            } else if (cs.cb.on_accept) {
-                cs.cb.on_accept(cs.user, port, c->listener, id);
-            }
-            return open();
-        }
-        void plain_get(const ws::HttpHead &req, std::string *reply) override {
-            std::string path = req.target.substr(0, req.target.find('?'));
-            std::lock_guard<std::mutex> lk(port->lst_mu);
-            auto it = port->ws_pages.find({c->listener, path});
-            if (it == port->ws_pages.end()) *reply = ws::reply_plain(404, "Not Found", "text/plain", "not found\n", 10);
-            else *reply = ws::reply_plain(200, "OK", it->second.type.c_str(), it->second.body.data(), it->second.body.size());
-        }
-        void end(int reason) override {
-            std::lock_guard<std::mutex> lk(c->mu);
-            port->close_locked(c, reason, false);
-        }
-    } ev;
-    ev.port = this;
-    ev.c = c;
-    ev.id = c->id.load(std::memory_order_relaxed);
-    if (!c->pipe.layer()) return c->pipe.ws()->feed(p, n, ev);
+    ConnEvents ev(this, c);
+    if (!c->pipe.layer()) return c->pipe.ws_deliver(p, n, ev);
     // Under a layer (TLS): its plaintext goes to the session.
     struct Up : Layer::Up {
-        ws::Session *s;
+        Pipeline *pl;
         ws::Events *ev;
         int rc = IOCPNET_OK;
         bool put(const uint8_t *q, size_t m) override {
-            rc = s->feed(q, m, *ev);
+            rc = pl->ws_deliver(q, m, *ev);
             return rc == IOCPNET_OK;
         }
     } up;
-    up.s = c->pipe.ws();
+    up.pl = &c->pipe;
     up.ev = &ev;
     int rc = c->pipe.layer()->recv(p, n, up);
     return rc != IOCPNET_OK ? rc : up.rc;
+}
+
+int Port::ws_resume(Conn *c) {
+    ConnEvents ev(this, c);
+    return c->pipe.ws_resume(ev);
 }
 
 bool Port::ws_unannounced_close(Conn *c, uint64_t id, int reason) {

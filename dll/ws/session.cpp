@@ -38,16 +38,20 @@ std::string Session::client_request(const std::string &host, const std::string &
     return ws::client_request(host, path, key_);
 }
 
-int Session::feed(const uint8_t *p, size_t n, Events &ev) {
+int Session::feed(const uint8_t *p, size_t n, Events &ev, size_t *used) {
+    *used = n; // unless the receiver pauses
     if (dead_) return IOCPNET_OK;
+    size_t head = 0;
     if (!open_.load(std::memory_order_relaxed)) {
-        size_t used = 0;
-        int rc = handshake(p, n, &used, ev);
+        int rc = handshake(p, n, &head, ev);
         if (rc != IOCPNET_OK || !open_.load(std::memory_order_relaxed) || dead_) return rc;
-        p += used, n -= used;
+        p += head, n -= head;
         if (!ev.upgraded()) return IOCPNET_OK;
     }
-    return frames(p, n, ev);
+    size_t took = n;
+    int rc = frames(p, n, ev, &took);
+    *used = head + took;
+    return rc;
 }
 
 // Collects the head (bounded by kMaxHead) and answers it. *used: bytes of p
@@ -109,8 +113,13 @@ int Session::violation(uint16_t code) {
     return fail(IOCPNET_E_PROTOCOL, "WebSocket protocol violation (close code %u)", unsigned(code));
 }
 
-int Session::frames(const uint8_t *p, size_t n, Events &ev) {
+int Session::frames(const uint8_t *p, size_t n, Events &ev, size_t *used) {
+    const size_t total = n;
     while (n || (in_payload_ && left_ == 0)) {
+        if (!in_payload_ && have_ == 0 && !ev.ready()) { // paused (or closed): the rest waits
+            *used = total - n;
+            return IOCPNET_OK;
+        }
         if (!in_payload_) {
             // Header: 2 bytes, then as many as they announce.
             while (have_ < hlen_ && n) {

@@ -32,6 +32,7 @@ constexpr size_t kMaxHead = 8192; // an opening handshake longer than this is re
 
 struct Events {
     virtual ~Events() = default;
+    virtual bool ready() = 0;                              // false: the receiver paused; stop at a frame start
     virtual bool message(const uint8_t *p, size_t n) = 0;  // one whole message; false: stop feeding
     virtual void output(const uint8_t *p, size_t n) = 0;   // bytes this side must send, in order
     virtual bool upgraded() = 0;                           // handshake done; false: stop feeding
@@ -52,8 +53,9 @@ class Session {
     // Received bytes. IOCPNET_OK (also when Events::end was called), or
     // MESSAGE_TOO_LARGE / PROTOCOL: the peer broke the protocol (a server
     // before the upgrade has then output its 400 already); close_frame gives
-    // the close to send.
-    int feed(const uint8_t *p, size_t n, Events &ev);
+    // the close to send. *used: the bytes taken; fewer than n only when
+    // ev.ready() turned false (the rest is for a later feed).
+    int feed(const uint8_t *p, size_t n, Events &ev, size_t *used);
 
     // The header of one outgoing data message of len bytes (type: send_type),
     // with the masking key at its end on a client (the payload must then be
@@ -73,7 +75,7 @@ class Session {
 
   private:
     int handshake(const uint8_t *p, size_t n, size_t *used, Events &ev);
-    int frames(const uint8_t *p, size_t n, Events &ev);
+    int frames(const uint8_t *p, size_t n, Events &ev, size_t *used);
     int violation(uint16_t code);
     int control(Events &ev);
     std::string encode(uint8_t op, const uint8_t *p, size_t n);
