@@ -4,6 +4,7 @@
  *   chat_server [--host 0.0.0.0] [--port 9034] [--threads N]
  *               [--backend auto|io_uring|epoll|iocp] [--idle-timeout SECONDS]
  *               [--max-queue BYTES]   (per-client send queue; default 4 MiB)
+ *               [--web-port PORT]     (browsers: the page at /, the chat at /ws; chat_web.h)
  *
  * Protocol (one line = one message, "\n" or "\r\n"):
  *   on connect     you get "* welcome guest-N", the others "* guest-N joined"
@@ -25,6 +26,7 @@
  * happen after it is released.
  */
 #include "sample_common.h"
+#include "chat_web.h"
 #include <inttypes.h>
 
 #define MAX_LINE 4096 /* longest line a client may send, without its "\n" */
@@ -247,6 +249,10 @@ static void IOCPNET_CALL on_accept(void *user, iocpnet_port *port, iocpnet_liste
     int ok;
     (void)user;
     (void)l;
+    if (!chat_web_accept(port, conn)) { /* a WebSocket at a path other than /ws */
+        free(m);
+        return;
+    }
     if (m == NULL) {
         iocpnet_close(port, conn, IOCPNET_CLOSE_ABORT);
         return;
@@ -366,9 +372,11 @@ int main(int argc, char **argv)
     iocpnet_conn_options copt;
     iocpnet_callbacks cbs;
     iocpnet_stats st;
-    iocpnet_listener listener = 0;
-    int rc;
+    iocpnet_listener listener = 0, web_listener = 0;
+    int rc, web = 0;
+    unsigned web_port = 0;
 
+    if (chat_web_take_option(&argc, argv, &web, &web_port) != 0) return 2;
     if (sample_parse_options(argc, argv, &opt, "0.0.0.0", 1) != 0) return 2;
     sample_stop_signals_setup();
     sample_mutex_init(&chat.lock);
@@ -389,9 +397,14 @@ int main(int argc, char **argv)
     copt.framing = IOCPNET_FRAMING_LINE;
     copt.max_message_size = MAX_LINE;
     if (sample_serve(&opt, &cbs, &cfg, &copt, &chat.port, &listener) != 0) return 1;
+    if (web && chat_web_listen(chat.port, opt.host, web_port, MAX_LINE, &web_listener) != 0) {
+        iocpnet_port_destroy(chat.port);
+        return 1;
+    }
 
     sample_wait_for_stop();
     iocpnet_unlisten(chat.port, listener);
+    if (web) iocpnet_unlisten(chat.port, web_listener);
     shutdown_everyone();
 
     memset(&st, 0, sizeof st);

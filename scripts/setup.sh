@@ -2,7 +2,8 @@
 # Installs what a fresh Debian 12 machine lacks for building and testing iocpnet.
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config python3 liburing-dev catch2 swig libuv1-dev libasio-dev
-      g++-mingw-w64-x86-64 wine wine64 junit5 clang libclang-rt-14-dev libtsan2 default-jdk-headless)
+      g++-mingw-w64-x86-64 wine wine64 junit5 clang libclang-rt-14-dev libtsan2 default-jdk-headless
+      nodejs chromium)  # nodejs (npm): WebSocket interop and browser tests; chromium: the browser test
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if ((${#missing[@]})); then
@@ -10,4 +11,10 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -q
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# npm comes with the image's Node.js 20; Debian's own nodejs (18) has it as a
+# separate package, which would conflict with the former: only if missing.
+if ! command -v npm >/dev/null; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends npm
 fi
