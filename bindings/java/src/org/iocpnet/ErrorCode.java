@@ -43,6 +43,8 @@ public final class ErrorCode {
     public static final int MESSAGE_TOO_LARGE = -16;
     /** Network or host unreachable. */
     public static final int UNREACHABLE = -17;
+    /** The peer broke the protocol (WebSocket). */
+    public static final int PROTOCOL = -19;
 
     /**
      * @param code an iocpnet error code
