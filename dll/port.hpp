@@ -178,8 +178,8 @@ struct Port : iocpnet_port {
     // --- WebSocket (ws_conn.cpp)
     int ws_feed(Conn *c, const uint8_t *p, size_t n); // owner, no lock: the session's events
     int ws_resume(Conn *c); // owner, no lock: bytes held while paused
-    void ws_queue_locked(Conn *c, const uint8_t *p, size_t n); // c->mu held: bytes below the framing
-    void ws_close_frame_locked(Conn *c, int reason); // c->mu held: before a graceful close
+    bool ws_queue_locked(Conn *c, const uint8_t *p, size_t n); // c->mu held: bytes below the framing; false: no memory
+    bool ws_close_frame_locked(Conn *c, int reason); // c->mu held: before a graceful close; false: no memory
     bool ws_unannounced_close(Conn *c, uint64_t id, int reason); // owner: on_close's stand-in before the upgrade
     int ws_set_send_type(uint64_t id, uint32_t type);
     int ws_message_type(uint64_t id, uint32_t *out);

@@ -21,19 +21,17 @@ int copy_out(const std::string &s, char *buf, size_t len) {
 }
 } // namespace
 
-void Port::ws_queue_locked(Conn *c, const uint8_t *p, size_t n) {
-    if (!n || c->wire == Wire::cutting || c->wire == Wire::done || c->shut_wr) return;
+bool Port::ws_queue_locked(Conn *c, const uint8_t *p, size_t n) {
+    if (!n || c->wire == Wire::cutting || c->wire == Wire::done || c->shut_wr) return true;
     Worker &wk = *workers[c->worker];
-    if (!c->pipe.send_raw(p, n, c->q, &wk.blocks)) { // a half-queued frame would corrupt the stream
-        close_locked(c, IOCPNET_E_NO_MEMORY, true);
-        return;
-    }
+    if (!c->pipe.send_raw(p, n, c->q, &wk.blocks)) return false; // the caller aborts: a half-queued frame corrupts the stream
     wk.stats.queued.fetch_add(int64_t(n), std::memory_order_relaxed);
+    return true;
 }
 
-void Port::ws_close_frame_locked(Conn *c, int reason) {
+bool Port::ws_close_frame_locked(Conn *c, int reason) {
     std::string f = c->pipe.ws()->close_frame(reason);
-    ws_queue_locked(c, reinterpret_cast<const uint8_t *>(f.data()), f.size());
+    return ws_queue_locked(c, reinterpret_cast<const uint8_t *>(f.data()), f.size());
 }
 
 namespace {
@@ -56,7 +54,7 @@ struct ConnEvents : ws::Events {
         std::unique_lock<std::mutex> lk(c->mu);
         Life l = c->life.load(std::memory_order_acquire);
         if (l != Life::open && l != Life::closing) return;
-        port->ws_queue_locked(c, b, len);
+        if (!port->ws_queue_locked(c, b, len)) port->close_locked(c, IOCPNET_E_NO_MEMORY, true);
         if (!(c->ops & kOpSend)) port->request_drive(c, lk);
     }
     bool upgraded() override {
