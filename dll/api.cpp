@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstring>
 #include <new>
+#include <string>
 
 #include "errors.hpp"
 #include "port.hpp"
@@ -40,7 +41,7 @@ int resolve_opts(Port *p, const iocpnet_conn_options *in, ConnOpts *out) {
     if (in->struct_size < kOptionsMinSize)
         return fail(IOCPNET_E_INVALID_ARG, "iocpnet_conn_options.struct_size %u is too small", in->struct_size);
     memcpy(&o, in, in->struct_size < sizeof o ? in->struct_size : sizeof o);
-    if (o.framing > IOCPNET_FRAMING_LINE) return fail(IOCPNET_E_INVALID_ARG, "unknown framing %u", o.framing);
+    if (o.framing > IOCPNET_FRAMING_WEBSOCKET) return fail(IOCPNET_E_INVALID_ARG, "unknown framing %u", o.framing);
     out->framing = uint8_t(o.framing);
     out->max_message = o.max_message_size ? o.max_message_size : 1u << 20;
     if (o.idle_timeout_ms != IOCPNET_INHERIT) out->idle_ms = o.idle_timeout_ms;
@@ -49,6 +50,12 @@ int resolve_opts(Port *p, const iocpnet_conn_options *in, ConnOpts *out) {
     if (o.keepalive_s != IOCPNET_INHERIT) out->keepalive_s = o.keepalive_s;
     if (o.half_open > 1) return fail(IOCPNET_E_INVALID_ARG, "half_open must be 0 or 1, not %u", o.half_open);
     out->half_open = o.half_open != 0;
+    if (o.ws_host) out->ws_host = o.ws_host;
+    if (o.ws_path) out->ws_path = o.ws_path;
+    if (!out->ws_path.empty() && out->ws_path[0] != '/') return fail(IOCPNET_E_INVALID_ARG, "ws_path must start with '/'");
+    for (const std::string *s : {&out->ws_host, &out->ws_path})
+        for (char ch : *s)
+            if ((unsigned char)ch <= ' ') return fail(IOCPNET_E_INVALID_ARG, "ws_host / ws_path with a space or control byte");
     return IOCPNET_OK;
 }
 
@@ -208,6 +215,8 @@ int iocpnet_connect_ex(iocpnet_port *port, const char *host, uint16_t tcp_port, 
         ConnOpts o;
         int rc = resolve_opts(as_port(port), opt, &o);
         if (rc != IOCPNET_OK) return rc;
+        if (o.framing == IOCPNET_FRAMING_WEBSOCKET && o.ws_host.empty())
+            o.ws_host = (strchr(host, ':') ? "[" + std::string(host) + "]" : std::string(host)) + ":" + std::to_string(tcp_port);
         return as_port(port)->connect(host, tcp_port, o, out);
     });
 }
@@ -350,6 +359,50 @@ int iocpnet_conn_peer_address(iocpnet_port *port, iocpnet_conn conn, char *buf, 
 
 int iocpnet_conn_local_address(iocpnet_port *port, iocpnet_conn conn, char *buf, size_t buflen) {
     return address_of(port, conn, buf, buflen, false);
+}
+
+int iocpnet_ws_set_send_type(iocpnet_port *port, iocpnet_conn conn, uint32_t type) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        if (type != IOCPNET_WS_TEXT && type != IOCPNET_WS_BINARY) return fail(IOCPNET_E_INVALID_ARG, "unknown type %u", type);
+        return as_port(port)->ws_set_send_type(conn, type);
+    });
+}
+
+int iocpnet_ws_message_type(iocpnet_port *port, iocpnet_conn conn, uint32_t *out) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        if (!out) return fail(IOCPNET_E_INVALID_ARG, "out is NULL");
+        return as_port(port)->ws_message_type(conn, out);
+    });
+}
+
+int iocpnet_ws_request_path(iocpnet_port *port, iocpnet_conn conn, char *buf, size_t buflen) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        if (!buf || !buflen) return fail(IOCPNET_E_INVALID_ARG, "buf is NULL or empty");
+        buf[0] = 0;
+        return as_port(port)->ws_request(conn, nullptr, buf, buflen);
+    });
+}
+
+int iocpnet_ws_request_header(iocpnet_port *port, iocpnet_conn conn, const char *name, char *buf, size_t buflen) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        if (!buf || !buflen || !name) return fail(IOCPNET_E_INVALID_ARG, "buf or name is NULL, or buflen 0");
+        buf[0] = 0;
+        return as_port(port)->ws_request(conn, name, buf, buflen);
+    });
+}
+
+int iocpnet_ws_add_page(iocpnet_port *port, iocpnet_listener listener, const char *path, const char *content_type,
+                        const void *body, size_t len) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        if (!path || path[0] != '/' || !content_type) return fail(IOCPNET_E_INVALID_ARG, "path must start with '/'; content_type not NULL");
+        if (!body && len) return fail(IOCPNET_E_INVALID_ARG, "body is NULL");
+        return as_port(port)->ws_add_page(listener, path, content_type, body, len);
+    });
 }
 
 int iocpnet_set_log(uint32_t level, iocpnet_log_fn fn, void *user) {

@@ -47,6 +47,7 @@ bool Port::close_locked(Conn *c, int reason, bool abort) {
         net_set_abortive(c->sock->fd);
         return true;
     case Life::open:
+        if (!abort && c->pipe.ws() && !ws_close_frame_locked(c, reason)) abort = true; // RFC 6455: a close frame first
         c->life.store(Life::closing, std::memory_order_release);
         c->reason = reason;
         // After a half-close the FIN is out already: wait for the peer's.
@@ -120,7 +121,12 @@ int Port::connect(const char *host, uint16_t tcp_port, const ConnOpts &o, uint64
     s->worker = c->worker;
     s->ctx = c;
     c->opts = o;
-    c->pipe.reset(o.framing, o.max_message);
+    c->pipe.reset(o.framing, o.max_message, nullptr, true);
+    if (c->pipe.ws()) { // the Upgrade request goes before anything the user queues
+        std::string req = c->pipe.ws()->client_request(o.ws_host, o.ws_path.empty() ? "/" : o.ws_path);
+        if (!ws_queue_locked(c, reinterpret_cast<const uint8_t *>(req.data()), req.size()))
+            close_locked(c, IOCPNET_E_NO_MEMORY, true); // on_connect(NO_MEMORY) follows
+    }
     net_addr_from(a, &c->peer);
     net_set_nodelay(s->fd, o.nodelay);
     if (o.keepalive_s) net_set_keepalive(s->fd, o.keepalive_s);

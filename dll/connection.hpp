@@ -31,6 +31,11 @@
 //   closed         no      last reference dropped    -> free (socket released)
 //   * visible: send, close, set_user find it; get_user and the address calls
 //     also work in connect_failing and closing, and during the last callback.
+//   WebSocket (ws_conn.cpp): on_accept / on_connect(OK) wait for the
+//   upgrade; until then the connection is open but unannounced, no other
+//   callback runs for it, and its close reports nothing (a server) or
+//   on_connect(reason) (a client). A graceful close of an upgraded one
+//   queues a close frame first.
 //
 // Wire (what the socket does; owner only, except the request to cut):
 //   live -> flushing (graceful: send what is queued) -> lingering (write side
@@ -49,6 +54,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <string>
 
 #include "backend/backend.hpp"
 #include "pipeline.hpp"
@@ -63,6 +69,7 @@ struct ConnOpts {
     uint8_t framing = IOCPNET_FRAMING_RAW;
     bool nodelay = true;
     bool half_open = false;
+    std::string ws_host, ws_path; // WEBSOCKET client: Host header ("" = host:port) and path
 };
 
 enum class Life : uint8_t { free, connecting, connect_failing, accepted, open, closing, closed };

@@ -47,7 +47,7 @@ void Port::start(Conn *c) {
     c->last_rx_ms = wk.now;
     if (c->opts.idle_ms) arm_timer(c, wk.now + c->opts.idle_ms);
     const CallbackSet &cs = callbacks();
-    if (cs.cb.on_accept) cs.cb.on_accept(cs.user, this, lid, id);
+    if (cs.cb.on_accept && c->pipe.announced()) cs.cb.on_accept(cs.user, this, lid, id); // WebSocket: after the upgrade
     arm_recv(c);
     drive(c);
 }
@@ -118,7 +118,7 @@ void Port::on_connect(Conn *c, const Completion &cp) {
     c->last_rx_ms = wk.now;
     if (c->opts.idle_ms) arm_timer(c, wk.now + c->opts.idle_ms);
     const CallbackSet &cs = callbacks();
-    if (cs.cb.on_connect) cs.cb.on_connect(cs.user, this, id, status);
+    if (cs.cb.on_connect && c->pipe.announced()) cs.cb.on_connect(cs.user, this, id, status); // WebSocket: after the upgrade
     arm_recv(c);
     drive(c);
 }
@@ -130,7 +130,9 @@ void Port::on_recv(Conn *c, const Completion &cp) {
         WorkerStats::add(wk.stats.rx, uint64_t(cp.res));
         c->last_rx_ms = wk.now;
         int rc = IOCPNET_OK;
-        if (c->life.load(std::memory_order_acquire) == Life::open) // else: a linger discards what arrives
+        if (c->life.load(std::memory_order_acquire) == Life::open && c->pipe.ws())
+            rc = ws_feed(c, cp.data, size_t(cp.res));
+        else if (c->life.load(std::memory_order_acquire) == Life::open) // else: a linger discards what arrives
             rc = c->pipe.recv(cp.data, size_t(cp.res), Ready{c}, [&](const uint8_t *m, size_t n) {
                 const CallbackSet &cs = callbacks();
                 if (cs.cb.on_data) cs.cb.on_data(cs.user, this, id, m, n);
@@ -195,7 +197,7 @@ void Port::end_recv(Conn *c, bool eof, int err) {
 void Port::resume(Conn *c) {
     if (!Ready{c}()) return;
     uint64_t id = c->id.load(std::memory_order_relaxed);
-    int rc = c->pipe.resume(Ready{c}, [&](const uint8_t *m, size_t n) {
+    int rc = c->pipe.ws() ? ws_resume(c) : c->pipe.resume(Ready{c}, [&](const uint8_t *m, size_t n) {
         const CallbackSet &cs = callbacks();
         if (cs.cb.on_data) cs.cb.on_data(cs.user, this, id, m, n);
         return true;
@@ -223,7 +225,7 @@ void Port::framing_error(Conn *c, uint64_t id, int rc) {
     if (c->life.load(std::memory_order_acquire) != Life::open) return;
     log(IOCPNET_LOG_WARN, "connection %llu: %s", (unsigned long long)id, iocpnet_strerror(rc));
     const CallbackSet &cs = callbacks();
-    if (cs.cb.on_framing_error) cs.cb.on_framing_error(cs.user, this, id, rc);
+    if (cs.cb.on_framing_error && c->pipe.announced()) cs.cb.on_framing_error(cs.user, this, id, rc);
     std::lock_guard<std::mutex> lk(c->mu);
     close_locked(c, rc, false);
 }
@@ -306,7 +308,7 @@ void Port::notify_close(Conn *c) {
         c->life.store(Life::closed, std::memory_order_release);
         return; // a failed connect was never counted as open or closed
     }
-    if (cs.cb.on_close) cs.cb.on_close(cs.user, this, id, reason);
+    if (!ws_unannounced_close(c, id, reason) && cs.cb.on_close) cs.cb.on_close(cs.user, this, id, reason);
     {
         std::lock_guard<std::mutex> lk(c->mu);
         c->life.store(Life::closed, std::memory_order_release); // get_user worked until here

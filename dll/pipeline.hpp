@@ -15,8 +15,11 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <memory>
+
 #include "framing.hpp"
 #include "sendq.hpp"
+#include "ws/session.hpp"
 
 namespace iocpnet {
 
@@ -41,15 +44,53 @@ struct Layer {
 // decoder first when it resumes, so nothing is reordered.
 class Pipeline {
   public:
-    void reset(uint32_t framing, uint32_t max_message, Layer *layer = nullptr) {
+    // client: this side connected (a WebSocket client masks and sends the
+    // Upgrade request).
+    void reset(uint32_t framing, uint32_t max_message, Layer *layer = nullptr, bool client = false) {
         framing_ = uint8_t(framing);
         dec_.reset(framing, max_message);
         layer_ = layer;
+        ws_.reset(framing == IOCPNET_FRAMING_WEBSOCKET ? new ws::Session(client, max_message) : nullptr);
+        announced_ = !ws_;
         held_.clear();
         held_.shrink_to_fit();
     }
     uint32_t framing() const { return framing_; }
     bool holding() const { return !held_.empty(); }
+    // WebSocket framing: the protocol state above the layer, in the
+    // decoder's place (ws_conn.cpp feeds it); NULL for the other framings.
+    ws::Session *ws() const { return ws_.get(); }
+    // Whether the user has heard of the connection (on_accept / on_connect
+    // OK): a WebSocket connection is announced after its handshake. Owner only.
+    bool announced() const { return announced_; }
+    void set_announced() { announced_ = true; }
+    Layer *layer() const { return layer_; }
+
+    // WebSocket: bytes above the layer to the session, held like the
+    // decoder's while the receiver is paused (the session stops at a frame
+    // boundary when Events::ready is false).
+    int ws_deliver(const uint8_t *p, size_t n, ws::Events &ev) {
+        if (!held_.empty()) {
+            held_.insert(held_.end(), p, p + n);
+            return IOCPNET_OK;
+        }
+        size_t used = 0;
+        int rc = ws_->feed(p, n, ev, &used);
+        if (rc == IOCPNET_OK && used < n) held_.insert(held_.end(), p + used, p + n);
+        return rc;
+    }
+    int ws_resume(ws::Events &ev) {
+        if (held_.empty()) return IOCPNET_OK;
+        size_t used = 0;
+        int rc = ws_->feed(held_.data(), held_.size(), ev, &used);
+        if (used >= held_.size() || rc != IOCPNET_OK) {
+            held_.clear();
+            held_.shrink_to_fit();
+        } else {
+            held_.erase(held_.begin(), held_.begin() + ptrdiff_t(used));
+        }
+        return rc;
+    }
 
     // Received bytes -> emit(const uint8_t *, size_t) -> bool per message,
     // while ready() (the receiver is not paused); the rest is held.
@@ -99,19 +140,24 @@ class Pipeline {
     }
 
     // The frame this connection's framing puts around a payload (see frame_for).
-    int frame(const void *data, size_t len, Frame *f) const { return frame_for(framing_, data, len, f); }
-    int frame(const IoVec *parts, size_t n, size_t len, Frame *f) const { return frame_for(framing_, parts, n, len, f); }
+    int frame(const void *data, size_t len, Frame *f) const {
+        return ws_ ? ws_->frame(len, f) : frame_for(framing_, data, len, f);
+    }
+    int frame(const IoVec *parts, size_t n, size_t len, Frame *f) const {
+        return ws_ ? ws_->frame(len, f) : frame_for(framing_, parts, n, len, f);
+    }
 
     // Queues one framed payload; all or nothing. sp: the payload shared with
     // other receivers (send_many) or NULL. False on no memory.
     // A layer transforms the payload, so it is never shared below one.
     bool send(const Frame &f, const void *data, size_t len, SharedPayload *sp, SendQueue &q, BlockCache *cache) {
-        if (!layer_) return q.append(f, data, len, sp, cache);
+        if (!layer_ && !(ws_ && ws_->client())) return q.append(f, data, len, sp, cache);
         IoVec part{data, len};
         return send(f, &part, 1, q, cache);
     }
     // The same for a payload in n parts (always copied).
     bool send(const Frame &f, const IoVec *parts, size_t n, SendQueue &q, BlockCache *cache) {
+        if (ws_ && ws_->client()) return send_masked(f, parts, n, q, cache);
         if (!layer_) return q.append(f, parts, n, cache);
         static const uint8_t nl = '\n';
         bool ok = layer_->send(f.head, f.head_len, q) == IOCPNET_OK;
@@ -120,7 +166,32 @@ class Pipeline {
         return ok && (!f.tail_len || layer_->send(&nl, 1, q) == IOCPNET_OK);
     }
 
+    // Bytes as they are (a WebSocket handshake, a control frame), below the
+    // framing and above the layer. False on no memory.
+    bool send_raw(const uint8_t *p, size_t n, SendQueue &q, BlockCache *cache) {
+        if (layer_) return layer_->send(p, n, q) == IOCPNET_OK;
+        return q.append(Frame{}, p, n, nullptr, cache);
+    }
+
   private:
+    // A client masks every payload (RFC 6455 5.3): the payload is copied,
+    // masked, in chunks; the header carries the key.
+    bool send_masked(const Frame &f, const IoVec *parts, size_t n, SendQueue &q, BlockCache *cache) {
+        if (!send_raw(f.head, f.head_len, q, cache)) return false;
+        uint8_t buf[4096];
+        size_t off = 0;
+        for (size_t i = 0; i < n; i++) {
+            const uint8_t *p = static_cast<const uint8_t *>(parts[i].base);
+            for (size_t at = 0; at < parts[i].len;) {
+                size_t m = parts[i].len - at < sizeof buf ? parts[i].len - at : sizeof buf;
+                ws::Session::mask(f, buf, p + at, m, off);
+                if (!send_raw(buf, m, q, cache)) return false;
+                at += m, off += m;
+            }
+        }
+        return true;
+    }
+
     template <class Ready, class Emit> int deliver(const uint8_t *p, size_t n, Ready &ready, Emit &emit) {
         if (!held_.empty()) { // older bytes wait: these go behind them
             held_.insert(held_.end(), p, p + n);
@@ -135,6 +206,8 @@ class Pipeline {
     Decoder dec_;
     std::vector<uint8_t> held_;
     Layer *layer_ = nullptr;
+    std::unique_ptr<ws::Session> ws_;
+    bool announced_ = true;
     uint8_t framing_ = IOCPNET_FRAMING_RAW;
 };
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -173,6 +174,21 @@ struct Port : iocpnet_port {
     void resume(Conn *c);                          // owner: delivers held bytes, reads on
     void end_recv(Conn *c, bool eof, int err);     // owner: the receive side ended
     void framing_error(Conn *c, uint64_t id, int rc);
+
+    // --- WebSocket (ws_conn.cpp)
+    int ws_feed(Conn *c, const uint8_t *p, size_t n); // owner, no lock: the session's events
+    int ws_resume(Conn *c); // owner, no lock: bytes held while paused
+    bool ws_queue_locked(Conn *c, const uint8_t *p, size_t n); // c->mu held: bytes below the framing; false: no memory
+    bool ws_close_frame_locked(Conn *c, int reason); // c->mu held: before a graceful close; false: no memory
+    bool ws_unannounced_close(Conn *c, uint64_t id, int reason); // owner: on_close's stand-in before the upgrade
+    int ws_set_send_type(uint64_t id, uint32_t type);
+    int ws_message_type(uint64_t id, uint32_t *out);
+    int ws_request(uint64_t id, const char *header, char *buf, size_t len);
+    int ws_add_page(uint64_t listener, const char *path, const char *type, const void *body, size_t len);
+    struct WsPage {
+        std::string type, body;
+    };
+    std::map<std::pair<uint64_t, std::string>, WsPage> ws_pages; // (listener, path) -> page; lst_mu
 
     // --- state
     std::unique_ptr<Backend> be;

@@ -40,9 +40,10 @@ struct SharedPayload {
     static void run_frees(); // the calling thread's pending free_fn calls
 };
 
-// The bytes a framing adds around one payload (at most 4 before, 1 after).
+// The bytes a framing adds around one payload (at most 14 before: a
+// WebSocket header with a client's masking key; 1 after).
 struct Frame {
-    uint8_t head[4] = {};
+    uint8_t head[14] = {};
     uint8_t head_len = 0;
     uint8_t tail_len = 0; // 1: a '\n' follows the payload
     size_t total(size_t payload) const { return head_len + payload + tail_len; }

@@ -6,6 +6,7 @@
  *               [--backend auto|io_uring|epoll|iocp] [--idle-timeout SECONDS]
  *               [--max-queue BYTES]   (per-client send queue; default 4 MiB)
  *               [--redis HOST:PORT [--node NAME]]   (see chat_bus.h)
+ *               [--web-port PORT]     (browsers: the page at /, the chat at /ws; chat_web.h)
  *
  * Protocol (one line = one message, "\n" or "\r\n"). Everyone starts in the
  * room "lobby"; "the room" below is the sender's room.
@@ -46,6 +47,7 @@
  * never runs a callback, so that is safe.
  */
 #include "chat_server.h"
+#include "chat_web.h"
 #include <inttypes.h>
 
 #define SHUTDOWN_WAIT_MS 5000 /* for graceful closes before destroying the port */
@@ -139,6 +141,10 @@ static void IOCPNET_CALL on_accept(void *user, iocpnet_port *port, iocpnet_liste
     int ok;
     (void)user;
     (void)l;
+    if (!chat_web_accept(port, conn)) { /* a WebSocket at a path other than /ws */
+        free(m);
+        return;
+    }
     if (m == NULL) {
         iocpnet_close(port, conn, IOCPNET_CLOSE_ABORT);
         return;
@@ -320,10 +326,12 @@ int main(int argc, char **argv)
     iocpnet_conn_options copt;
     iocpnet_callbacks cbs;
     iocpnet_stats st;
-    iocpnet_listener listener = 0;
+    iocpnet_listener listener = 0, web_listener = 0;
     const char *redis = NULL, *node = NULL;
-    int rc;
+    int rc, web = 0;
+    unsigned web_port = 0;
 
+    if (chat_web_take_option(&argc, argv, &web, &web_port) != 0) return 2;
     rc = take_chat_options(&argc, argv, &redis, &node);
     if (rc != 0) return rc == 1 ? 0 : 2;
     if (sample_parse_options(argc, argv, &opt, "0.0.0.0", 1) != 0) {
@@ -353,6 +361,10 @@ int main(int argc, char **argv)
     copt.framing = IOCPNET_FRAMING_LINE;
     copt.max_message_size = MAX_LINE;
     if (sample_serve(&opt, &cbs, &cfg, &copt, &chat_port, &listener) != 0) return 1;
+    if (web && chat_web_listen(chat_port, opt.host, web_port, MAX_LINE, &web_listener) != 0) {
+        iocpnet_port_destroy(chat_port);
+        return 1;
+    }
 #ifdef CHAT_REDIS
     if (redis != NULL && bus_start(chat_port) != 0) {
         iocpnet_port_destroy(chat_port);
@@ -362,6 +374,7 @@ int main(int argc, char **argv)
 
     sample_wait_for_stop();
     iocpnet_unlisten(chat_port, listener);
+    if (web) iocpnet_unlisten(chat_port, web_listener);
     shutdown_everyone();
 #ifdef CHAT_REDIS
     ON_BUS(bus_stop());

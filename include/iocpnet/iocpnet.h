@@ -85,7 +85,8 @@ IOCPNET_API uint32_t IOCPNET_CALL iocpnet_version(void);
     XX(SYSTEM, -15, "system error")                                            \
     XX(MESSAGE_TOO_LARGE, -16, "message larger than max_message_size")         \
     XX(UNREACHABLE, -17, "network or host unreachable")                        \
-    XX(WRITE_SHUTDOWN, -18, "write side already shut down")
+    XX(WRITE_SHUTDOWN, -18, "write side already shut down")                    \
+    XX(PROTOCOL, -19, "protocol violation by the peer")
 
 #define IOCPNET_XX_(name, value, msg) IOCPNET_E_##name = value,
 #define IOCPNET_COUNT_(name, value, msg) - 1
@@ -129,7 +130,8 @@ enum { IOCPNET_CLOSE_GRACEFUL = 0, IOCPNET_CLOSE_ABORT = 1 };
 typedef enum iocpnet_framing {
     IOCPNET_FRAMING_RAW = 0,           /* a byte stream: on_data gets what arrived */
     IOCPNET_FRAMING_LENGTH_PREFIX = 1, /* 4-byte big-endian length, then payload */
-    IOCPNET_FRAMING_LINE = 2           /* lines ending in "\n" ("\r\n" accepted) */
+    IOCPNET_FRAMING_LINE = 2,          /* lines ending in "\n" ("\r\n" accepted) */
+    IOCPNET_FRAMING_WEBSOCKET = 3      /* RFC 6455 messages; see "WebSocket" below */
 } iocpnet_framing;
 
 /* A uint32_t option set to this takes the port's (config) value. */
@@ -165,6 +167,11 @@ typedef struct iocpnet_conn_options {
     uint32_t half_open;            /* 0 (default): the peer's FIN closes the connection (PEER_CLOSED);
                                       1: on_peer_shutdown instead, and the connection stays open for
                                       sending (see iocpnet_shutdown_write) */
+    /* WEBSOCKET framing, outgoing connections: the Host header (NULL =
+     * "host:port" as given to connect_ex) and the request path (NULL = "/").
+     * Copied by connect_ex. */
+    const char *ws_host;
+    const char *ws_path;
     /* new fields are only ever appended */
 } iocpnet_conn_options;
 
@@ -447,6 +454,74 @@ typedef void(IOCPNET_CALL *iocpnet_log_fn)(void *user, uint32_t level, const cha
  * runs may still reach the previous hook. Errors: INVALID_ARG (level above
  * IOCPNET_LOG_DEBUG). */
 IOCPNET_API int IOCPNET_CALL iocpnet_set_log(uint32_t level, iocpnet_log_fn fn, void *user);
+
+/* -------------------------------------------------------------- WebSocket */
+/*
+ * IOCPNET_FRAMING_WEBSOCKET (listen_ex / connect_ex) speaks RFC 6455.
+ *
+ * Server side: the engine answers the HTTP/1.1 Upgrade request (a head of at
+ * most 8 KiB; a malformed one gets "400 Bad Request", a wrong
+ * Sec-WebSocket-Version "426", and the connection is closed without any
+ * callback). on_accept comes only after a successful upgrade; from then on
+ * iocpnet_ws_request_path / _header read the request. A plain GET (no
+ * Upgrade header) is answered from the pages registered on the listener with
+ * iocpnet_ws_add_page (else "404 Not Found") and closed, without callbacks.
+ * Client side: connect_ex sends the Upgrade request (ws_host, ws_path of the
+ * options) and checks the 101 reply; on_connect(IOCPNET_OK) comes after it.
+ * A refused or broken handshake, or a close before it, gives on_connect with
+ * the reason (IOCPNET_E_PROTOCOL for a refusal, SHUTTING_DOWN for a local
+ * close) and no on_close. Client frames are masked (the payload is copied).
+ *
+ * Both sides: every iocpnet_send is one message (text or binary: see
+ * iocpnet_ws_set_send_type; default binary) and every on_data is one whole
+ * message, fragments reassembled, max_message_size applying to the whole
+ * message. Pings are answered with pongs. A close frame from the peer is
+ * answered with the same code and on_close(IOCPNET_E_PEER_CLOSED) follows.
+ * iocpnet_close (GRACEFUL) sends a close frame (1000) after what is queued.
+ * A peer that breaks the protocol gets on_framing_error and then a close
+ * frame: IOCPNET_E_PROTOCOL with 1002 (an unmasked client frame, reserved
+ * bits or opcodes, bad fragment order, a bad control frame) or 1007 (text
+ * that is not UTF-8), IOCPNET_E_MESSAGE_TOO_LARGE with 1009; on_close then
+ * has that reason. An idle timeout closes with 1001.
+ * send_many shares one payload among server-side receivers: the frame
+ * header lives beside each queue's reference, not in a copy.
+ */
+
+enum { IOCPNET_WS_TEXT = 1, IOCPNET_WS_BINARY = 2 };
+
+/* Whether later sends on conn go as text or binary frames (the engine does
+ * not check that text is UTF-8). Any thread. Errors: INVALID_ARG (type, or
+ * conn is not a WebSocket connection), NOT_FOUND. */
+IOCPNET_API int IOCPNET_CALL iocpnet_ws_set_send_type(iocpnet_port *port, iocpnet_conn conn, uint32_t type);
+
+/* The type (IOCPNET_WS_TEXT or _BINARY) of the message on_data is
+ * delivering; meant to be called inside on_data (elsewhere: the last one
+ * delivered, 0 before any). Errors: INVALID_ARG (NULL, not a WebSocket
+ * connection), NOT_FOUND. */
+IOCPNET_API int IOCPNET_CALL iocpnet_ws_message_type(iocpnet_port *port, iocpnet_conn conn, uint32_t *out);
+
+/* The request target of an accepted WebSocket connection ("/ws?room=1", as
+ * sent), NUL-terminated into buf; from on_accept until on_close returned.
+ * Any thread. Errors: INVALID_ARG (NULL, not an accepted WebSocket
+ * connection), NOT_FOUND, LIMIT (buflen too small). */
+IOCPNET_API int IOCPNET_CALL iocpnet_ws_request_path(iocpnet_port *port, iocpnet_conn conn, char *buf,
+                                                     size_t buflen);
+
+/* The value of the first request header called name (case-insensitive, e.g.
+ * "Origin", "Cookie", "Sec-WebSocket-Protocol"), as iocpnet_ws_request_path.
+ * Errors: as iocpnet_ws_request_path, and NOT_FOUND when the request had no
+ * such header. */
+IOCPNET_API int IOCPNET_CALL iocpnet_ws_request_header(iocpnet_port *port, iocpnet_conn conn, const char *name,
+                                                       char *buf, size_t buflen);
+
+/* Registers a page that a plain GET of path (exact match, the query string
+ * ignored) on a WEBSOCKET listener gets as "200 OK" with content_type; body
+ * is copied; a second call for the same path replaces it. Any thread; it
+ * applies to requests parsed after it returns. Errors: INVALID_ARG (NULL
+ * path or content_type, path not starting with '/', body NULL with len > 0,
+ * listener not a WEBSOCKET one), NOT_FOUND (listener), NO_MEMORY. */
+IOCPNET_API int IOCPNET_CALL iocpnet_ws_add_page(iocpnet_port *port, iocpnet_listener listener, const char *path,
+                                                 const char *content_type, const void *body, size_t len);
 
 #ifdef __cplusplus
 }

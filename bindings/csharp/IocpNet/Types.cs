@@ -35,6 +35,8 @@ public enum Framing
     LengthPrefix = 1,
     /// <summary>Lines ending in "\n" ("\r\n" accepted); each call gets one line without its ending.</summary>
     Line = 2,
+    /// <summary>RFC 6455 WebSocket messages (the engine does the upgrade, pings and close frames); each call gets one message.</summary>
+    WebSocket = 3,
 }
 
 /// <summary>How <see cref="Port.Close"/> ends a connection.</summary>
@@ -100,6 +102,8 @@ public enum ErrorCode
     Unreachable = -17,
     /// <summary>The write side was shut down (<see cref="Port.ShutdownWrite"/>): nothing more can be sent.</summary>
     WriteShutdown = -18,
+    /// <summary>The peer broke the protocol (WebSocket).</summary>
+    Protocol = -19,
 }
 
 /// <summary>A snapshot of a port's counters (<see cref="Port.Stats"/>).</summary>

@@ -45,6 +45,8 @@ public final class ErrorCode {
     public static final int UNREACHABLE = -17;
     /** The write side was shut down ({@link Port#shutdownWrite}): nothing more can be sent. */
     public static final int WRITE_SHUTDOWN = -18;
+    /** The peer broke the protocol (WebSocket). */
+    public static final int PROTOCOL = -19;
 
     /**
      * @param code an iocpnet error code

@@ -7,7 +7,9 @@ public enum Framing {
     /** Each message is a 4-byte big-endian length, then the payload; send adds the header. */
     LENGTH_PREFIX(1),
     /** Lines ending in "\n" ("\r\n" accepted); send adds the "\n". */
-    LINE(2);
+    LINE(2),
+    /** RFC 6455 WebSocket messages (the engine does the upgrade, pings and close frames); send is one message. */
+    WEBSOCKET(3);
 
     final int value;
 
