@@ -111,7 +111,6 @@ TEST_CASE("the idle timeout does not run while paused and starts afresh on resum
     Recorder srv;
     Port sp(&srv, &cfg);
     Accepted acc = accept_raw(srv, sp);
-    raw::Socket &peer = acc.peer;
     const iocpnet_conn s = acc.conn;
     REQUIRE_RC(iocpnet_pause_recv(sp, s), IOCPNET_OK);
     std::this_thread::sleep_for(std::chrono::milliseconds(1000));
@@ -132,7 +131,6 @@ TEST_CASE("pause and resume of unknown or closed ids give NOT_FOUND", "[flow][ar
     CHECK_RC(iocpnet_pause_recv(sp, 0), IOCPNET_E_NOT_FOUND);
     CHECK_RC(iocpnet_resume_recv(sp, 12345), IOCPNET_E_NOT_FOUND);
     Accepted acc = accept_raw(srv, sp);
-    raw::Socket &peer = acc.peer;
     const iocpnet_conn s = acc.conn;
     REQUIRE_RC(iocpnet_close(sp, s, IOCPNET_CLOSE_ABORT), IOCPNET_OK);
     CHECK_RC(iocpnet_pause_recv(sp, s), IOCPNET_E_NOT_FOUND);

@@ -50,7 +50,6 @@ TEST_CASE("sendv is all or nothing against the queue bound, and checks its argum
     Recorder srv;
     Port sp(&srv, &cfg);
     Accepted acc = accept_raw(srv, sp, nullptr, 4096);
-    raw::Socket &peer = acc.peer;
     const iocpnet_conn s = acc.conn;
     std::string part(16 << 10, 'x');
     iocpnet_buf three[3] = {{part.data(), part.size()}, {part.data(), part.size()}, {part.data(), part.size()}};
