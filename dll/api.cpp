@@ -5,6 +5,7 @@
 
 #include "errors.hpp"
 #include "port.hpp"
+#include "tls/tls.hpp"
 
 using namespace iocpnet;
 
@@ -46,6 +47,8 @@ int resolve_opts(Port *p, const iocpnet_conn_options *in, ConnOpts *out) {
     if (o.connect_timeout_ms != IOCPNET_INHERIT) out->connect_ms = o.connect_timeout_ms;
     if (o.tcp_nodelay != IOCPNET_INHERIT) out->nodelay = o.tcp_nodelay != 0;
     if (o.keepalive_s != IOCPNET_INHERIT) out->keepalive_s = o.keepalive_s;
+    out->tls = static_cast<TlsConfig *>(o.tls);
+    out->server_name = o.server_name;
     return IOCPNET_OK;
 }
 
@@ -173,6 +176,7 @@ int iocpnet_listen_ex(iocpnet_port *port, const char *host, uint16_t tcp_port, c
         ConnOpts o;
         int rc = resolve_opts(as_port(port), opt, &o);
         if (rc != IOCPNET_OK) return rc;
+        if (o.tls && o.tls->client) return fail(IOCPNET_E_INVALID_ARG, "a listener needs a TLS server configuration");
         return as_port(port)->listen(host, tcp_port, o, out);
     });
 }
@@ -205,6 +209,7 @@ int iocpnet_connect_ex(iocpnet_port *port, const char *host, uint16_t tcp_port, 
         ConnOpts o;
         int rc = resolve_opts(as_port(port), opt, &o);
         if (rc != IOCPNET_OK) return rc;
+        if (o.tls && !o.tls->client) return fail(IOCPNET_E_INVALID_ARG, "a connection needs a TLS client configuration");
         return as_port(port)->connect(host, tcp_port, o, out);
     });
 }

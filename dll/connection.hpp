@@ -50,12 +50,17 @@
 
 namespace iocpnet {
 
+struct TlsConfig;  // tls/tls.hpp
+class TlsSession;
+
 // Options resolved for one connection (config + listener/connect options).
 struct ConnOpts {
     uint32_t max_message = 1u << 20;
     uint32_t idle_ms = 0, connect_ms = 0, keepalive_s = 0;
     uint8_t framing = IOCPNET_FRAMING_RAW;
     bool nodelay = true;
+    TlsConfig *tls = nullptr;          // TLS (a listener holds a reference; a connection's session does)
+    const char *server_name = nullptr; // connect only: valid during the call
 };
 
 enum class Life : uint8_t { free, connecting, connect_failing, accepted, open, closing, closed };
@@ -87,6 +92,9 @@ struct Conn {
     NetAddr peer, local;                 // known once connected; formatted on demand
     SendQueue q;
     Pipeline pipe;                       // owner only
+    TlsSession *tls = nullptr;           // the pipeline's TLS layer, or NULL (freed with the slot, under mu)
+    bool hs = false;                     // owner only: a TLS handshake runs (life stays accepted /
+                                         // connecting; see tls/tls_flow.cpp)
 
     bool visible() const {
         Life l = life.load(std::memory_order_acquire);

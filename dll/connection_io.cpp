@@ -3,21 +3,28 @@
 // to a callback: backend completion -> here -> pipeline -> callback.
 #include "errors.hpp"
 #include "port.hpp"
+#include "tls/tls.hpp"
 
 namespace iocpnet {
 
-void Port::arm_recv(Conn *c) {
+bool Port::arm_recv(Conn *c) {
     {
         std::lock_guard<std::mutex> lk(c->mu);
-        if (c->life.load(std::memory_order_acquire) != Life::open || (c->ops & kOpRecv)) return;
+        Life l = c->life.load(std::memory_order_acquire);
+        // A TLS handshake reads before the connection is open.
+        bool reads = l == Life::open || (c->hs && (l == Life::accepted || l == Life::connecting));
+        if (!reads) return false;
+        if (c->ops & kOpRecv) return true;
         c->ops |= kOpRecv;
         c->refs++;
     }
     be->recv(c->sock);
+    return true;
 }
 
 // The start task of an accepted connection: on_accept, then reading.
 void Port::start(Conn *c) {
+    if (c->tls && tls_start(c, false)) return; // on_accept comes after the handshake
     uint64_t id, lid;
     bool started;
     {
@@ -80,6 +87,7 @@ void Port::on_completion(const Completion &cp) {
 }
 
 void Port::on_connect(Conn *c, const Completion &cp) {
+    if (cp.res == IOCPNET_OK && c->tls && tls_start(c, true)) return; // on_connect comes after the handshake
     int status = cp.res;
     uint64_t id;
     {
@@ -115,32 +123,53 @@ void Port::on_connect(Conn *c, const Completion &cp) {
     drive(c);
 }
 
+// Received bytes up the pipeline (a layer, the framing) to on_data. Owner,
+// no lock held. IOCPNET_OK or the error that ends the stream.
+int Port::feed(Conn *c, const uint8_t *p, size_t n) {
+    uint64_t id = c->id.load(std::memory_order_relaxed);
+    int rc = c->pipe.recv(p, n, [&](const uint8_t *m, size_t k) {
+        if (c->life.load(std::memory_order_acquire) != Life::open) return false; // a callback closed it
+        const CallbackSet &cs = callbacks();
+        if (cs.cb.on_data) cs.cb.on_data(cs.user, this, id, m, k);
+        return true;
+    });
+    if (c->tls) { // what TLS answers by itself (tickets, key updates, alerts)
+        std::lock_guard<std::mutex> lk(c->mu);
+        c->tls->take_output(c->q);
+    }
+    return rc;
+}
+
+void Port::feed_failed(Conn *c, int rc) {
+    uint64_t id = c->id.load(std::memory_order_relaxed);
+    if (rc == IOCPNET_E_MESSAGE_TOO_LARGE) {
+        // The peer broke the framing: one last chance to reply, then a graceful close.
+        log(IOCPNET_LOG_WARN, "connection %llu: %s", (unsigned long long)id, iocpnet_strerror(rc));
+        const CallbackSet &cs = callbacks();
+        if (cs.cb.on_framing_error) cs.cb.on_framing_error(cs.user, this, id, rc);
+    } else if (rc != IOCPNET_E_PEER_CLOSED) { // a layer's error (TLS); PEER_CLOSED: its close_notify
+        log(IOCPNET_LOG_WARN, "connection %llu: %s", (unsigned long long)id, iocpnet_strerror(rc));
+    }
+    std::lock_guard<std::mutex> lk(c->mu);
+    close_locked(c, rc, false);
+}
+
 void Port::on_recv(Conn *c, const Completion &cp) {
+    if (c->hs) { // a TLS handshake's bytes
+        tls_recv(c, cp);
+        return;
+    }
     Worker &wk = owner();
     if (cp.res > 0) {
         WorkerStats::add(wk.stats.rx, uint64_t(cp.res));
         c->last_rx_ms = wk.now;
         int rc = IOCPNET_OK;
-        uint64_t id = c->id.load(std::memory_order_relaxed);
-        if (c->life.load(std::memory_order_acquire) == Life::open) { // else: a linger discards what arrives
-            rc = c->pipe.recv(cp.data, size_t(cp.res), [&](const uint8_t *m, size_t n) {
-                if (c->life.load(std::memory_order_acquire) != Life::open) return false; // a callback closed it
-                const CallbackSet &cs = callbacks();
-                if (cs.cb.on_data) cs.cb.on_data(cs.user, this, id, m, n);
-                return true;
-            });
-        }
+        if (c->life.load(std::memory_order_acquire) == Life::open) // else: a linger discards what arrives
+            rc = feed(c, cp.data, size_t(cp.res));
         be->recv_done(cp);
-        if (rc != IOCPNET_OK && c->life.load(std::memory_order_acquire) == Life::open) {
-            // The peer broke the framing: one last chance to reply, then a graceful close.
-            log(IOCPNET_LOG_WARN, "connection %llu: %s", (unsigned long long)id, iocpnet_strerror(rc));
-            const CallbackSet &cs = callbacks();
-            if (cs.cb.on_framing_error) cs.cb.on_framing_error(cs.user, this, id, rc);
-            std::lock_guard<std::mutex> lk(c->mu);
-            close_locked(c, rc, false);
-        }
+        if (rc != IOCPNET_OK && c->life.load(std::memory_order_acquire) == Life::open) feed_failed(c, rc);
         if (!cp.done) {
-            if (rc != IOCPNET_OK) drive(c);
+            if (rc != IOCPNET_OK || c->tls) drive(c);
             return;
         }
     }
@@ -167,11 +196,12 @@ void Port::on_send(Conn *c, const Completion &cp) {
         id = c->id.load(std::memory_order_relaxed);
         if (cp.res >= 0) {
             c->q.consume(size_t(cp.res), &wk.blocks);
-            wk.stats.queued.fetch_sub(cp.res, std::memory_order_relaxed);
+            wk.stats.queued.fetch_sub(int64_t(c->pipe.sent(size_t(cp.res))), std::memory_order_relaxed);
         } else if (!close_locked(c, cp.res, true)) {
             c->wire = Wire::cutting; // a graceful close's flush failed: stop
         }
-        if (c->want_drain && c->life.load(std::memory_order_acquire) == Life::open && c->q.bytes() <= max_queue / 2) {
+        if (c->want_drain && c->life.load(std::memory_order_acquire) == Life::open &&
+            c->pipe.queued(c->q) <= max_queue / 2) {
             c->want_drain = false;
             drain = true;
         }
@@ -187,9 +217,19 @@ void Port::on_send(Conn *c, const Completion &cp) {
 
 void Port::on_timer(Conn *c) {
     int64_t now = owner().now, next = 0;
+    bool hs_expired = false;
     {
         std::lock_guard<std::mutex> lk(c->mu);
         switch (c->life.load(std::memory_order_acquire)) {
+        case Life::accepted: // an incoming TLS handshake that takes too long is dropped
+            if (c->hs && c->deadline && now >= c->deadline) {
+                hs_expired = true;
+                c->tls->set_error("the handshake did not finish in time");
+                close_locked(c, IOCPNET_E_TIMEOUT, true);
+            } else if (c->hs) {
+                next = c->deadline;
+            }
+            break;
         case Life::connecting:
             if (c->deadline && now >= c->deadline) close_locked(c, IOCPNET_E_TIMEOUT, true);
             else next = c->deadline;
@@ -208,6 +248,11 @@ void Port::on_timer(Conn *c) {
             }
             break;
         }
+    }
+    if (hs_expired) {
+        WorkerStats::add(owner().stats.tls_failed, 1);
+        log(IOCPNET_LOG_WARN, "TLS handshake of connection %llu timed out: dropped",
+            (unsigned long long)c->id.load(std::memory_order_relaxed));
     }
     drive(c);
     if (next) arm_timer(c, next);

@@ -28,12 +28,22 @@ struct Layer {
     // Network bytes in (owner thread, no lock held: up runs user code);
     // what they decode to goes to up. Bytes the layer must send by itself
     // (handshake, control frames) wait inside it until take_output.
-    // IOCPNET_OK or an IOCPNET_E_* that closes the connection.
+    // IOCPNET_OK or an IOCPNET_E_* that closes the connection. n may be 0:
+    // the layer then delivers what it already holds.
     virtual int recv(const uint8_t *p, size_t n, Up &up) = 0;
-    // Payload bytes out, transformed into out (the connection's lock held).
-    virtual int send(const uint8_t *p, size_t n, SendQueue &out) = 0;
+    // One framed payload out, transformed into out (the connection's lock
+    // held); all of it or an error.
+    virtual int send(const Frame &f, const uint8_t *p, size_t n, SendQueue &out, BlockCache *cache) = 0;
     // Moves the layer's own pending bytes into out (the connection's lock held).
     virtual bool take_output(SendQueue &out) = 0;
+    // What the queue bound and the stats count (the connection's lock held):
+    // the payload bytes queued but not yet sent, and how many of them
+    // `wire` bytes sent from the queue's front carried.
+    virtual size_t queued(const SendQueue &q) const { return q.bytes(); }
+    virtual size_t sent(size_t wire) { return wire; }
+    virtual void dropped() {} // the queue was cleared
+    // A graceful close begins: the layer's closing bytes go into out.
+    virtual void close_notify(SendQueue &) {}
 };
 
 class Pipeline {
@@ -44,6 +54,13 @@ class Pipeline {
         layer_ = layer;
     }
     uint32_t framing() const { return framing_; }
+    Layer *layer() const { return layer_; }
+
+    // Payload bytes queued and not yet sent: what max_send_queue_bytes and
+    // the stats count (with a layer, not what the queue holds on the wire).
+    size_t queued(const SendQueue &q) const { return layer_ ? layer_->queued(q) : q.bytes(); }
+    // n bytes of the queue's front were sent: how many payload bytes that was.
+    size_t sent(size_t n) { return layer_ ? layer_->sent(n) : n; }
 
     // Received bytes -> emit(const uint8_t *, size_t) -> bool per message.
     // IOCPNET_OK or the error that ends the connection (MESSAGE_TOO_LARGE, a
@@ -71,10 +88,7 @@ class Pipeline {
     // other receivers (send_many) or NULL. False on no memory.
     bool send(const Frame &f, const void *data, size_t len, SharedPayload *sp, SendQueue &q, BlockCache *cache) {
         if (!layer_) return q.append(f, data, len, sp, cache);
-        static const uint8_t nl = '\n';
-        return layer_->send(f.head, f.head_len, q) == IOCPNET_OK &&
-               layer_->send(static_cast<const uint8_t *>(data), len, q) == IOCPNET_OK &&
-               (!f.tail_len || layer_->send(&nl, 1, q) == IOCPNET_OK);
+        return layer_->send(f, static_cast<const uint8_t *>(data), len, q, cache) == IOCPNET_OK; // its own copy
     }
 
   private:
