@@ -4,6 +4,7 @@
  *   chat_server [--host 0.0.0.0] [--port 9034] [--threads N]
  *               [--backend auto|io_uring|epoll|iocp] [--idle-timeout SECONDS]
  *               [--max-queue BYTES]   (per-client send queue; default 4 MiB)
+ *               [--tls-cert FILE --tls-key FILE]   (serve the chat over TLS)
  *
  * Protocol (one line = one message, "\n" or "\r\n"):
  *   on connect     you get "* welcome guest-N", the others "* guest-N joined"
@@ -367,6 +368,7 @@ int main(int argc, char **argv)
     iocpnet_callbacks cbs;
     iocpnet_stats st;
     iocpnet_listener listener = 0;
+    iocpnet_tls *tls = NULL;
     int rc;
 
     if (sample_parse_options(argc, argv, &opt, "0.0.0.0", 1) != 0) return 2;
@@ -388,7 +390,10 @@ int main(int argc, char **argv)
     iocpnet_conn_options_init(&copt);
     copt.framing = IOCPNET_FRAMING_LINE;
     copt.max_message_size = MAX_LINE;
+    if (sample_tls(&opt, 1, &tls) != 0) return 1;
+    copt.tls = tls; /* NULL: plain TCP */
     if (sample_serve(&opt, &cbs, &cfg, &copt, &chat.port, &listener) != 0) return 1;
+    if (tls) iocpnet_tls_release(tls); /* the listener holds its own reference */
 
     sample_wait_for_stop();
     iocpnet_unlisten(chat.port, listener);

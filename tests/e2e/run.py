@@ -6,7 +6,7 @@
          [--stop-signal TERM|INT] [GROUP ...]
 
 GROUP is a test class (ChatBasics, ChatOrder, ..., Echo, Relay, ChatClient);
-none = all. --wrapper prefixes every command, e.g. to run .exe files under
+none = all (ChatTls needs IOCPNET_TEST_CERTS). --wrapper prefixes every command, e.g. to run .exe files under
 Wine. Exit status 0 only when every selected test passed.
 """
 import argparse
@@ -35,9 +35,10 @@ def main():
     import test_chat
     import test_samples
     import test_non_readers
+    import test_tls_chat
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
-    modules = (test_chat, test_samples, test_non_readers)
+    modules = (test_chat, test_samples, test_non_readers, test_tls_chat)
     if not args.groups:
         for m in modules:
             suite.addTests(loader.loadTestsFromModule(m))
