@@ -1,5 +1,6 @@
 // The C ABI shim: argument checks, error codes and the exception barrier.
 // Every exported function catches everything; nothing is thrown across.
+#include <cstddef>
 #include <cstring>
 #include <new>
 
@@ -47,6 +48,8 @@ int resolve_opts(Port *p, const iocpnet_conn_options *in, ConnOpts *out) {
     if (o.connect_timeout_ms != IOCPNET_INHERIT) out->connect_ms = o.connect_timeout_ms;
     if (o.tcp_nodelay != IOCPNET_INHERIT) out->nodelay = o.tcp_nodelay != 0;
     if (o.keepalive_s != IOCPNET_INHERIT) out->keepalive_s = o.keepalive_s;
+    if (o.half_open > 1) return fail(IOCPNET_E_INVALID_ARG, "half_open must be 0 or 1, not %u", o.half_open);
+    out->half_open = o.half_open != 0;
     out->tls = static_cast<TlsConfig *>(o.tls);
     out->server_name = o.server_name;
     return IOCPNET_OK;
@@ -219,6 +222,81 @@ int iocpnet_send(iocpnet_port *port, iocpnet_conn conn, const void *data, size_t
         CHECK_PORT(port);
         if (!data && len) return fail(IOCPNET_E_INVALID_ARG, "data is NULL");
         return as_port(port)->send(conn, data, len);
+    });
+}
+
+static_assert(sizeof(iocpnet_buf) == sizeof(IoVec) && offsetof(iocpnet_buf, len) == offsetof(IoVec, len),
+              "iocpnet_buf and IoVec share a layout");
+
+int iocpnet_sendv(iocpnet_port *port, iocpnet_conn conn, const iocpnet_buf *bufs, size_t count) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        if (!bufs && count) return fail(IOCPNET_E_INVALID_ARG, "bufs is NULL");
+        for (size_t i = 0; i < count; i++)
+            if (!bufs[i].data && bufs[i].len) return fail(IOCPNET_E_INVALID_ARG, "bufs[%zu].data is NULL", i);
+        return as_port(port)->sendv(conn, reinterpret_cast<const IoVec *>(bufs), count);
+    });
+}
+
+int iocpnet_send_owned(iocpnet_port *port, iocpnet_conn conn, const void *data, size_t len, iocpnet_free_fn free_fn,
+                       void *free_arg) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        if (!data && len) return fail(IOCPNET_E_INVALID_ARG, "data is NULL");
+        return as_port(port)->send_owned(conn, data, len, free_fn, free_arg);
+    });
+}
+
+int iocpnet_shutdown_write(iocpnet_port *port, iocpnet_conn conn) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        return as_port(port)->shutdown_write(conn);
+    });
+}
+
+int iocpnet_pause_recv(iocpnet_port *port, iocpnet_conn conn) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        return as_port(port)->pause_recv(conn, true);
+    });
+}
+
+int iocpnet_resume_recv(iocpnet_port *port, iocpnet_conn conn) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        return as_port(port)->pause_recv(conn, false);
+    });
+}
+
+int iocpnet_conn_queued_bytes(iocpnet_port *port, iocpnet_conn conn, uint64_t *out) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        if (!out) return fail(IOCPNET_E_INVALID_ARG, "out is NULL");
+        return as_port(port)->queued_bytes(conn, out);
+    });
+}
+
+int iocpnet_conn_post(iocpnet_port *port, iocpnet_conn conn, iocpnet_conn_fn fn, void *arg) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        if (!fn) return fail(IOCPNET_E_INVALID_ARG, "fn is NULL");
+        return as_port(port)->conn_post(conn, fn, arg);
+    });
+}
+
+int iocpnet_timer_start(iocpnet_port *port, uint64_t delay_ms, uint64_t repeat_ms, iocpnet_timer_fn fn, void *arg,
+                        iocpnet_timer *out) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        if (!fn || !out) return fail(IOCPNET_E_INVALID_ARG, "fn or out is NULL");
+        return as_port(port)->timer_start(delay_ms, repeat_ms, fn, arg, out);
+    });
+}
+
+int iocpnet_timer_stop(iocpnet_port *port, iocpnet_timer timer) {
+    return guarded([&]() -> int {
+        CHECK_PORT(port);
+        return as_port(port)->timer_stop(timer);
     });
 }
 

@@ -51,7 +51,8 @@ bool Port::close_locked(Conn *c, int reason, bool abort) {
     case Life::open:
         c->life.store(Life::closing, std::memory_order_release);
         c->reason = reason;
-        c->wire = abort ? Wire::cutting : Wire::flushing;
+        // After a half-close the FIN is out already: wait for the peer's.
+        c->wire = abort ? Wire::cutting : c->wire == Wire::shut ? Wire::lingering : Wire::flushing;
         c->deadline = 0;
         if (abort) net_set_abortive(c->sock->fd);
         else if (c->tls) c->tls->close_notify(c->q); // TLS's own close before the TCP shutdown
@@ -148,9 +149,10 @@ int Port::connect(const char *host, uint16_t tcp_port, const ConnOpts &o, uint64
     return IOCPNET_OK;
 }
 
-int Port::queue_payload(Conn *c, const void *data, size_t len, SharedPayload *sp) {
+int Port::queue_payload(Conn *c, const IoVec *parts, size_t n, size_t len, SharedPayload *sp) {
+    if (c->shut_wr) return fail(IOCPNET_E_WRITE_SHUTDOWN, "the write side is shut down");
     Frame f;
-    int rc = c->pipe.frame(data, len, &f);
+    int rc = c->pipe.frame(parts, n, len, &f);
     if (rc != IOCPNET_OK) return rc;
     size_t total = f.total(len);
     if (total > max_queue) return fail(IOCPNET_E_LIMIT, "%zu bytes exceed max_send_queue_bytes", total);
@@ -159,7 +161,8 @@ int Port::queue_payload(Conn *c, const void *data, size_t len, SharedPayload *sp
         c->want_drain = true;
         return fail(IOCPNET_E_WOULD_BLOCK, "send queue full (%zu bytes queued)", queued);
     }
-    if (!c->pipe.send(f, data, len, sp, c->q, &workers[c->worker]->blocks)) {
+    BlockCache *cache = &workers[c->worker]->blocks;
+    if (sp ? !c->pipe.send(f, parts[0].base, len, sp, c->q, cache) : !c->pipe.send(f, parts, n, c->q, cache)) {
         if (close_locked(c, IOCPNET_E_NO_MEMORY, true) && !c->drive_queued) { // a half-queued frame would corrupt the stream
             c->drive_queued = true;
             queue_task(c, Task::drive);
@@ -171,11 +174,46 @@ int Port::queue_payload(Conn *c, const void *data, size_t len, SharedPayload *sp
 }
 
 int Port::send(uint64_t id, const void *data, size_t len) {
+    IoVec part{data, len};
+    return sendv(id, &part, 1);
+}
+
+int Port::sendv(uint64_t id, const IoVec *parts, size_t n) {
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (parts[i].len > SIZE_MAX - len) return fail(IOCPNET_E_LIMIT, "the buffers add up to more than SIZE_MAX");
+        len += parts[i].len;
+    }
     ConnRef r(conns, id, false);
     if (!r) return not_found(id);
-    int rc = queue_payload(r.conn, data, len, nullptr);
+    int rc = queue_payload(r.conn, parts, n, len, nullptr);
     if (rc == IOCPNET_OK && !(r->ops & kOpSend)) request_drive(r.conn, r.lk);
     return rc;
+}
+
+int Port::send_owned(uint64_t id, const void *data, size_t len, iocpnet_free_fn fn, void *arg) {
+    SharedPayload *sp = SharedPayload::lend(data, len, fn, arg);
+    if (!sp) return fail(IOCPNET_E_NO_MEMORY, "no memory to queue %zu bytes", len);
+    int rc;
+    {
+        ConnRef r(conns, id, false);
+        if (!r) {
+            sp->discard();
+            return not_found(id);
+        }
+        IoVec part{data, len};
+        rc = queue_payload(r.conn, &part, 1, len, sp);
+        if (rc != IOCPNET_OK) {
+            sp->discard(); // the caller keeps the buffer
+            return rc;
+        }
+        // Under the lock, so that the queue's reference is not the last one
+        // yet: that one drops on the owner, which runs free_fn.
+        sp->unref();
+        if (!(r->ops & kOpSend)) request_drive(r.conn, r.lk);
+    }
+    SharedPayload::run_frees(); // a layer copied the bytes: they are free at once
+    return IOCPNET_OK;
 }
 
 int Port::send_many(const uint64_t *ids, size_t count, const void *data, size_t len, int *results, size_t *queued) {
@@ -189,7 +227,8 @@ int Port::send_many(const uint64_t *ids, size_t count, const void *data, size_t 
         int rc = IOCPNET_E_NOT_FOUND;
         ConnRef r(conns, ids[i], false);
         if (r) {
-            rc = queue_payload(r.conn, sp ? sp->data() : data, len, sp);
+            IoVec part{sp ? sp->data() : data, len};
+            rc = queue_payload(r.conn, &part, 1, len, sp);
             if (rc == IOCPNET_OK) {
                 ++ok;
                 if (!(r->ops & kOpSend)) request_drive(r.conn, r.lk);
@@ -208,6 +247,51 @@ int Port::close(uint64_t id, int mode) {
     bool connecting = r->life.load(std::memory_order_acquire) == Life::connecting;
     if (close_locked(r.conn, connecting ? IOCPNET_E_SHUTTING_DOWN : IOCPNET_OK, mode == IOCPNET_CLOSE_ABORT))
         request_drive(r.conn, r.lk);
+    return IOCPNET_OK;
+}
+
+int Port::shutdown_write(uint64_t id) {
+    ConnRef r(conns, id, false);
+    if (!r) return not_found(id);
+    if (!r->shut_wr) {
+        r->shut_wr = true;
+        if (r->tls) r->tls->close_notify(r->q); // TLS's own half-close before the TCP one
+        if (!(r->ops & kOpSend)) request_drive(r.conn, r.lk);
+    }
+    return IOCPNET_OK;
+}
+
+int Port::pause_recv(uint64_t id, bool pause) {
+    ConnRef r(conns, id, false);
+    if (!r) return not_found(id);
+    if (pause == r->paused.load(std::memory_order_relaxed)) return IOCPNET_OK;
+    r->paused.store(pause, std::memory_order_release);
+    if (!pause) queue_task(r.conn, Task::resume); // delivers what was held, never inside this call
+    else if ((r->ops & (kOpRecv | kOpRecvStopping)) == kOpRecv) request_drive(r.conn, r.lk); // stop reading
+    return IOCPNET_OK;
+}
+
+int Port::queued_bytes(uint64_t id, uint64_t *out) {
+    ConnRef r(conns, id, true);
+    if (!r) return not_found(id);
+    *out = r->pipe.queued(r->q); // payload bytes (with TLS: plaintext)
+    return IOCPNET_OK;
+}
+
+int Port::conn_post(uint64_t id, iocpnet_conn_fn fn, void *arg) {
+    if (stopping.load()) return fail(IOCPNET_E_SHUTTING_DOWN, "the port is being destroyed");
+    ConnRef r(conns, id, false);
+    if (!r) return not_found(id);
+    // Queued behind everything the connection has queued so far; its last
+    // callback is queued later, as a task too, so fn runs before it.
+    Task t{};
+    t.kind = Task::conn_post;
+    t.conn = r.conn;
+    t.id = id;
+    t.cfn = fn;
+    t.arg = arg;
+    r->refs++;
+    push_task(r->worker, t);
     return IOCPNET_OK;
 }
 
@@ -261,6 +345,8 @@ void Port::conn_task(const Task &t) {
     case Task::start: start(c); break;
     case Task::connect: submit_connect(c, t.addr); break;
     case Task::notify_close: notify_close(c); break;
+    case Task::resume: resume(c); break;
+    case Task::conn_post: t.cfn(t.arg, this, t.id); break;
     case Task::drive: {
         {
             std::lock_guard<std::mutex> lk(c->mu);
@@ -279,7 +365,7 @@ void Port::conn_task(const Task &t) {
 void Port::drive(Conn *c) {
     Worker &wk = owner();
     unsigned n = 0;
-    bool shut = false, cancel = false;
+    bool shut = false, cancel = false, stop_recv = false;
     int64_t close_at = 0;
     {
         std::lock_guard<std::mutex> lk(c->mu);
@@ -290,6 +376,16 @@ void Port::drive(Conn *c) {
             n = c->q.gather(wk.iov, 64);
             c->ops |= kOpSend;
             c->refs++;
+        }
+        if (c->wire == Wire::live && c->shut_wr && l == Life::open && !(c->ops & kOpSend) && c->q.empty()) {
+            c->wire = Wire::shut; // half-closed: the FIN goes out, reading goes on
+            shut = true;
+            if (c->peer_shut) close_locked(c, IOCPNET_E_PEER_CLOSED, false); // both directions are done
+        }
+        if (c->paused.load(std::memory_order_relaxed) && l == Life::open &&
+            (c->ops & (kOpRecv | kOpRecvStopping)) == kOpRecv) {
+            c->ops |= kOpRecvStopping;
+            stop_recv = true;
         }
         if (c->wire == Wire::flushing && !(c->ops & kOpSend)) {
             shut = connected;
@@ -307,6 +403,7 @@ void Port::drive(Conn *c) {
     }
     if (n) be->send(c->sock, wk.iov, n);
     if (shut) net_shutdown_write(c->sock->fd); // keep reading until the peer's EOF, so our close is not a reset
+    if (stop_recv) be->recv_stop(c->sock);
     if (cancel) be->cancel(c->sock);
     if (close_at) arm_timer(c, close_at);
 }
@@ -331,7 +428,10 @@ void Port::unref(Conn *c) {
         c->life.store(Life::free, std::memory_order_release);
         c->wire = Wire::live;
         c->ops = 0;
-        c->drive_queued = c->want_drain = false;
+        c->drive_queued = c->want_drain = c->shut_wr = c->peer_shut = false;
+        c->paused.store(false, std::memory_order_relaxed);
+        c->recv_end = RecvEnd::none;
+        c->end_err = IOCPNET_OK;
         c->reason = IOCPNET_OK;
         c->user = nullptr;
         c->listener = 0;

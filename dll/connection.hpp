@@ -59,15 +59,21 @@ struct ConnOpts {
     uint32_t idle_ms = 0, connect_ms = 0, keepalive_s = 0;
     uint8_t framing = IOCPNET_FRAMING_RAW;
     bool nodelay = true;
+    bool half_open = false;
     TlsConfig *tls = nullptr;          // TLS (a listener holds a reference; a connection's session does)
     const char *server_name = nullptr; // connect only: valid during the call
 };
 
 enum class Life : uint8_t { free, connecting, connect_failing, accepted, open, closing, closed };
-enum class Wire : uint8_t { live, flushing, lingering, cutting, done };
+enum class Wire : uint8_t { live, shut, flushing, lingering, cutting, done };
 
-// Operations in flight (owner only; each holds a reference).
-enum : uint8_t { kOpRecv = 1, kOpSend = 2, kOpConnect = 4 };
+// Operations in flight (owner only; each holds a reference), and a recv
+// that was asked to stop (a pause).
+enum : uint8_t { kOpRecv = 1, kOpSend = 2, kOpConnect = 4, kOpRecvStopping = 8 };
+
+// How the receive side of an open connection ended, kept while received
+// bytes wait for a resume (they are delivered first). Owner only.
+enum class RecvEnd : uint8_t { none, eof, error };
 
 struct Conn {
     std::mutex mu;                       // life, wire (when others write it), q, user, the request bits
@@ -77,6 +83,11 @@ struct Conn {
     uint8_t ops = 0;                     // kOp* in flight
     bool drive_queued = false;           // a drive task waits in the owner's mailbox (mu)
     bool want_drain = false;             // a send got WOULD_BLOCK (mu)
+    bool shut_wr = false;                // shutdown_write asked: sends refused, FIN after the queue (mu)
+    bool peer_shut = false;              // a half_open connection's peer sent its FIN (mu)
+    std::atomic<bool> paused{false};     // pause_recv; written under mu, read by the owner without
+    RecvEnd recv_end = RecvEnd::none;    // owner: an end that waits behind held bytes
+    int end_err = IOCPNET_OK;            // owner: its error
     uint16_t worker = 0;
     uint32_t slot = 0;
     uint64_t gen = 0;                    // of the current or last id; the next uses gen + 1

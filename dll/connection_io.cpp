@@ -7,12 +7,24 @@
 
 namespace iocpnet {
 
+namespace {
+// A receiver takes messages while it is open and not paused.
+struct Ready {
+    Conn *c;
+    bool operator()() const {
+        return !c->paused.load(std::memory_order_acquire) && c->life.load(std::memory_order_acquire) == Life::open;
+    }
+};
+} // namespace
+
 bool Port::arm_recv(Conn *c) {
     {
         std::lock_guard<std::mutex> lk(c->mu);
         Life l = c->life.load(std::memory_order_acquire);
-        // A TLS handshake reads before the connection is open.
-        bool reads = l == Life::open || (c->hs && (l == Life::accepted || l == Life::connecting));
+        // A TLS handshake reads before the connection is open (tls/tls_flow.cpp).
+        bool reads = c->hs ? l == Life::accepted || l == Life::connecting
+                           : l == Life::open && !c->peer_shut && !c->paused.load(std::memory_order_relaxed) &&
+                                 c->recv_end == RecvEnd::none;
         if (!reads) return false;
         if (c->ops & kOpRecv) return true;
         c->ops |= kOpRecv;
@@ -20,6 +32,23 @@ bool Port::arm_recv(Conn *c) {
     }
     be->recv(c->sock);
     return true;
+}
+
+// Received bytes up the pipeline (a layer, the framing) to on_data while the
+// receiver is ready; the rest is held. Owner, no lock held. IOCPNET_OK or
+// the error that ends the stream.
+int Port::feed(Conn *c, const uint8_t *p, size_t n) {
+    uint64_t id = c->id.load(std::memory_order_relaxed);
+    int rc = c->pipe.recv(p, n, Ready{c}, [&](const uint8_t *m, size_t k) {
+        const CallbackSet &cs = callbacks();
+        if (cs.cb.on_data) cs.cb.on_data(cs.user, this, id, m, k);
+        return true;
+    });
+    if (c->tls) { // what TLS answers by itself (tickets, key updates, alerts)
+        std::lock_guard<std::mutex> lk(c->mu);
+        c->tls->take_output(c->q);
+    }
+    return rc;
 }
 
 // The start task of an accepted connection: on_accept, then reading.
@@ -104,54 +133,19 @@ void Port::on_connect(Conn *c, const Completion &cp) {
             c->reason = status;
             c->wire = Wire::done;
             drop_queue(c); // never to be sent
+            // on_connect(error) is the last callback: a task, behind any conn_post already queued
+            queue_task(c, Task::notify_close);
         }
     }
+    if (status != IOCPNET_OK) return;
     Worker &wk = owner();
-    if (status == IOCPNET_OK) {
-        WorkerStats::add(wk.stats.connected, 1);
-        c->last_rx_ms = wk.now;
-        if (c->opts.idle_ms) arm_timer(c, wk.now + c->opts.idle_ms);
-    }
+    WorkerStats::add(wk.stats.connected, 1);
+    c->last_rx_ms = wk.now;
+    if (c->opts.idle_ms) arm_timer(c, wk.now + c->opts.idle_ms);
     const CallbackSet &cs = callbacks();
     if (cs.cb.on_connect) cs.cb.on_connect(cs.user, this, id, status);
-    if (status == IOCPNET_OK) {
-        arm_recv(c);
-    } else {
-        std::lock_guard<std::mutex> lk(c->mu);
-        c->life.store(Life::closed, std::memory_order_release); // on_connect(error) was the last callback
-    }
+    arm_recv(c);
     drive(c);
-}
-
-// Received bytes up the pipeline (a layer, the framing) to on_data. Owner,
-// no lock held. IOCPNET_OK or the error that ends the stream.
-int Port::feed(Conn *c, const uint8_t *p, size_t n) {
-    uint64_t id = c->id.load(std::memory_order_relaxed);
-    int rc = c->pipe.recv(p, n, [&](const uint8_t *m, size_t k) {
-        if (c->life.load(std::memory_order_acquire) != Life::open) return false; // a callback closed it
-        const CallbackSet &cs = callbacks();
-        if (cs.cb.on_data) cs.cb.on_data(cs.user, this, id, m, k);
-        return true;
-    });
-    if (c->tls) { // what TLS answers by itself (tickets, key updates, alerts)
-        std::lock_guard<std::mutex> lk(c->mu);
-        c->tls->take_output(c->q);
-    }
-    return rc;
-}
-
-void Port::feed_failed(Conn *c, int rc) {
-    uint64_t id = c->id.load(std::memory_order_relaxed);
-    if (rc == IOCPNET_E_MESSAGE_TOO_LARGE) {
-        // The peer broke the framing: one last chance to reply, then a graceful close.
-        log(IOCPNET_LOG_WARN, "connection %llu: %s", (unsigned long long)id, iocpnet_strerror(rc));
-        const CallbackSet &cs = callbacks();
-        if (cs.cb.on_framing_error) cs.cb.on_framing_error(cs.user, this, id, rc);
-    } else if (rc != IOCPNET_E_PEER_CLOSED) { // a layer's error (TLS); PEER_CLOSED: its close_notify
-        log(IOCPNET_LOG_WARN, "connection %llu: %s", (unsigned long long)id, iocpnet_strerror(rc));
-    }
-    std::lock_guard<std::mutex> lk(c->mu);
-    close_locked(c, rc, false);
 }
 
 void Port::on_recv(Conn *c, const Completion &cp) {
@@ -160,6 +154,7 @@ void Port::on_recv(Conn *c, const Completion &cp) {
         return;
     }
     Worker &wk = owner();
+    uint64_t id = c->id.load(std::memory_order_relaxed);
     if (cp.res > 0) {
         WorkerStats::add(wk.stats.rx, uint64_t(cp.res));
         c->last_rx_ms = wk.now;
@@ -167,23 +162,99 @@ void Port::on_recv(Conn *c, const Completion &cp) {
         if (c->life.load(std::memory_order_acquire) == Life::open) // else: a linger discards what arrives
             rc = feed(c, cp.data, size_t(cp.res));
         be->recv_done(cp);
-        if (rc != IOCPNET_OK && c->life.load(std::memory_order_acquire) == Life::open) feed_failed(c, rc);
+        if (rc != IOCPNET_OK) framing_error(c, id, rc);
         if (!cp.done) {
-            if (rc != IOCPNET_OK || c->tls) drive(c);
+            if (rc != IOCPNET_OK || c->tls) drive(c); // TLS may have answered
             return;
         }
     }
-    bool rearm = false;
+    bool rearm = false, resumed = false, ended = false;
     {
         std::lock_guard<std::mutex> lk(c->mu);
-        c->ops &= uint8_t(~kOpRecv);
-        if (cp.res == 0) close_locked(c, IOCPNET_E_PEER_CLOSED, false); // still flush what the user queued
-        else if (cp.res < 0) close_locked(c, cp.res, true);
-        else rearm = true; // the stream ended with data: read on
+        c->ops &= uint8_t(~(kOpRecv | kOpRecvStopping));
+        bool open = c->life.load(std::memory_order_acquire) == Life::open;
+        if (cp.res == kRecvStopped) {
+            resumed = open && !c->paused.load(std::memory_order_relaxed); // resumed while it stopped
+        } else if (cp.res <= 0 && open && c->pipe.holding()) {
+            // Bytes wait for a resume: the end comes after them.
+            c->recv_end = cp.res == 0 ? RecvEnd::eof : RecvEnd::error;
+            c->end_err = cp.res;
+        } else if (cp.res <= 0) {
+            ended = true;
+        } else {
+            rearm = true; // the stream ended with data: read on
+        }
     }
+    if (ended) end_recv(c, cp.res == 0, cp.res);
+    if (resumed) resume(c);
     if (rearm) arm_recv(c);
     drive(c);
     unref(c);
+}
+
+// The receive side ended: the peer's FIN (eof) or an error. Owner, no lock.
+void Port::end_recv(Conn *c, bool eof, int err) {
+    bool tell = false;
+    uint64_t id;
+    {
+        std::lock_guard<std::mutex> lk(c->mu);
+        id = c->id.load(std::memory_order_relaxed);
+        if (eof && c->opts.half_open && c->life.load(std::memory_order_acquire) == Life::open) {
+            c->peer_shut = true;
+            tell = true;
+        } else if (eof) {
+            close_locked(c, IOCPNET_E_PEER_CLOSED, false); // still flush what the user queued
+        } else {
+            close_locked(c, err, true);
+        }
+    }
+    if (!tell) return;
+    const CallbackSet &cs = callbacks();
+    if (cs.cb.on_peer_shutdown) cs.cb.on_peer_shutdown(cs.user, this, id);
+    std::lock_guard<std::mutex> lk(c->mu);
+    if (c->wire == Wire::shut) close_locked(c, IOCPNET_E_PEER_CLOSED, false); // our FIN is out too
+}
+
+// The resume task (or a stop that finished after a resume): delivers what
+// was held, then reads on, or ends as the peer did meanwhile.
+void Port::resume(Conn *c) {
+    if (!Ready{c}()) return;
+    uint64_t id = c->id.load(std::memory_order_relaxed);
+    int rc = c->pipe.resume(Ready{c}, [&](const uint8_t *m, size_t n) {
+        const CallbackSet &cs = callbacks();
+        if (cs.cb.on_data) cs.cb.on_data(cs.user, this, id, m, n);
+        return true;
+    });
+    if (rc != IOCPNET_OK) framing_error(c, id, rc);
+    if (rc != IOCPNET_OK || !Ready{c}() || c->pipe.holding()) { // paused again in on_data, or closed
+        drive(c);
+        return;
+    }
+    Worker &wk = owner();
+    c->last_rx_ms = wk.now; // the idle timeout starts afresh
+    if (c->opts.idle_ms) arm_timer(c, wk.now + c->opts.idle_ms);
+    if (c->recv_end != RecvEnd::none) {
+        bool eof = c->recv_end == RecvEnd::eof;
+        c->recv_end = RecvEnd::none;
+        end_recv(c, eof, c->end_err);
+    } else {
+        arm_recv(c);
+    }
+    drive(c);
+}
+
+// The peer broke the framing: one last chance to reply, then a graceful close.
+// A layer's end of the stream closes gracefully too, without that callback:
+// IOCPNET_E_TLS (a broken record, a fatal alert) or IOCPNET_E_PEER_CLOSED
+// (TLS close_notify).
+void Port::framing_error(Conn *c, uint64_t id, int rc) {
+    if (c->life.load(std::memory_order_acquire) != Life::open) return;
+    if (rc != IOCPNET_E_PEER_CLOSED)
+        log(IOCPNET_LOG_WARN, "connection %llu: %s", (unsigned long long)id, iocpnet_strerror(rc));
+    const CallbackSet &cs = callbacks();
+    if (rc == IOCPNET_E_MESSAGE_TOO_LARGE && cs.cb.on_framing_error) cs.cb.on_framing_error(cs.user, this, id, rc);
+    std::lock_guard<std::mutex> lk(c->mu);
+    close_locked(c, rc, false);
 }
 
 void Port::on_send(Conn *c, const Completion &cp) {
@@ -235,7 +306,9 @@ void Port::on_timer(Conn *c) {
             else next = c->deadline;
             break;
         case Life::open:
-            if (c->opts.idle_ms && c->wire == Wire::live) {
+            // Not while paused: resume starts the idle time afresh.
+            if (c->opts.idle_ms && (c->wire == Wire::live || c->wire == Wire::shut) &&
+                !c->paused.load(std::memory_order_relaxed)) {
                 int64_t due = c->last_rx_ms + c->opts.idle_ms;
                 if (now >= due) close_locked(c, IOCPNET_E_TIMEOUT, false);
                 else next = due;
@@ -258,16 +331,26 @@ void Port::on_timer(Conn *c) {
     if (next) arm_timer(c, next);
 }
 
+// The last callback: on_close, or on_connect with the error of a connect
+// that failed.
 void Port::notify_close(Conn *c) {
     uint64_t id;
     int reason;
+    Life l;
     {
         std::lock_guard<std::mutex> lk(c->mu);
-        if (c->life.load(std::memory_order_acquire) != Life::closing) return;
+        l = c->life.load(std::memory_order_acquire);
+        if (l != Life::closing && l != Life::connect_failing) return;
         id = c->id.load(std::memory_order_relaxed);
         reason = c->reason;
     }
     const CallbackSet &cs = callbacks();
+    if (l == Life::connect_failing) {
+        if (cs.cb.on_connect) cs.cb.on_connect(cs.user, this, id, reason);
+        std::lock_guard<std::mutex> lk(c->mu);
+        c->life.store(Life::closed, std::memory_order_release);
+        return; // a failed connect was never counted as open or closed
+    }
     if (cs.cb.on_close) cs.cb.on_close(cs.user, this, id, reason);
     {
         std::lock_guard<std::mutex> lk(c->mu);

@@ -5,6 +5,11 @@
 namespace iocpnet {
 
 int frame_for(uint32_t framing, const void *data, size_t len, Frame *out) {
+    IoVec part{data, len};
+    return frame_for(framing, &part, 1, len, out);
+}
+
+int frame_for(uint32_t framing, const IoVec *parts, size_t n, size_t len, Frame *out) {
     // No max_message_size here: it bounds what the peer may send us; our own
     // sends are bounded by what the frame can express and max_send_queue_bytes.
     if (framing == IOCPNET_FRAMING_RAW) return IOCPNET_OK;
@@ -16,8 +21,9 @@ int frame_for(uint32_t framing, const void *data, size_t len, Frame *out) {
         out->head_len = 4;
         return IOCPNET_OK;
     }
-    if (len && memchr(data, '\n', len))
-        return fail(IOCPNET_E_INVALID_ARG, "a LINE-framed message must not contain '\\n'");
+    for (size_t i = 0; i < n; i++)
+        if (parts[i].len && memchr(parts[i].base, '\n', parts[i].len))
+            return fail(IOCPNET_E_INVALID_ARG, "a LINE-framed message must not contain '\\n'");
     out->tail_len = 1;
     return IOCPNET_OK;
 }

@@ -24,18 +24,29 @@ class Decoder {
         need_ = 0;
     }
     // Feeds n received bytes; calls emit(const uint8_t*, size_t) -> bool for
-    // every whole message (RAW: for the bytes as they are). Stops early when
-    // emit returns false. Returns IOCPNET_OK or IOCPNET_E_MESSAGE_TOO_LARGE.
+    // every whole message (RAW: for the bytes as they are). Before each step
+    // that may end in a message it asks ready(): when that is false (the
+    // receiver paused) it stops with the rest unconsumed; it also stops after
+    // a message for which emit returned false. *used: the bytes consumed.
+    // Returns IOCPNET_OK or IOCPNET_E_MESSAGE_TOO_LARGE.
+    template <class Ready, class Emit> int feed(const uint8_t *p, size_t n, Ready &&ready, Emit &&emit, size_t *used) {
+        const uint8_t *start = p;
+        int rc = IOCPNET_OK;
+        if (framing_ == IOCPNET_FRAMING_LENGTH_PREFIX) rc = feed_length(p, n, ready, emit);
+        else if (framing_ == IOCPNET_FRAMING_LINE) rc = feed_line(p, n, ready, emit);
+        else if (n && ready()) emit(p, n), p += n;
+        *used = size_t(p - start);
+        return rc;
+    }
+
     template <class Emit> int feed(const uint8_t *p, size_t n, Emit &&emit) {
-        if (framing_ == IOCPNET_FRAMING_LENGTH_PREFIX) return feed_length(p, n, emit);
-        if (framing_ == IOCPNET_FRAMING_LINE) return feed_line(p, n, emit);
-        if (n) emit(p, n);
-        return IOCPNET_OK;
+        size_t used;
+        return feed(p, n, [] { return true; }, emit, &used);
     }
 
   private:
-    template <class Emit> int feed_length(const uint8_t *p, size_t n, Emit &emit) {
-        while (n) {
+    template <class Ready, class Emit> int feed_length(const uint8_t *&p, size_t n, Ready &ready, Emit &emit) {
+        while (n && ready()) {
             if (have_hdr_ < 4) {
                 size_t take = 4 - have_hdr_ < n ? 4 - have_hdr_ : n;
                 memcpy(hdr_ + have_hdr_, p, take);
@@ -69,13 +80,14 @@ class Decoder {
         return IOCPNET_OK;
     }
 
-    template <class Emit> int feed_line(const uint8_t *p, size_t n, Emit &emit) {
-        while (n) {
+    template <class Ready, class Emit> int feed_line(const uint8_t *&p, size_t n, Ready &ready, Emit &emit) {
+        while (n && ready()) {
             const uint8_t *nl = static_cast<const uint8_t *>(memchr(p, '\n', n));
             if (!nl) {
                 // A trailing '\r' may still be dropped, so allow max_ + 1 bytes.
                 if (partial_.size() + n > size_t(max_) + 1) return IOCPNET_E_MESSAGE_TOO_LARGE;
                 partial_.insert(partial_.end(), p, p + n);
+                p += n;
                 return IOCPNET_OK;
             }
             size_t chunk = size_t(nl - p);
@@ -107,5 +119,7 @@ class Decoder {
 // big-endian header, LINE a "\n". Returns IOCPNET_OK, or INVALID_ARG / LIMIT
 // for a payload the framing cannot carry.
 int frame_for(uint32_t framing, const void *data, size_t len, Frame *out);
+// The same for a payload in n parts of len bytes in all.
+int frame_for(uint32_t framing, const IoVec *parts, size_t n, size_t len, Frame *out);
 
 } // namespace iocpnet

@@ -114,6 +114,7 @@ void Port::run_tasks(std::vector<Task> &batch) {
         try {
             switch (t.kind) {
             case Task::post: t.fn(t.arg); break;
+            case Task::timer: timer_push(owner(), t.id, t.at); break;
             case Task::listen:
             case Task::unlisten: listener_task(t); break;
             default: conn_task(t); break;
@@ -146,6 +147,10 @@ void Port::run_timers(Worker &wk) {
         std::pop_heap(wk.timers.begin(), wk.timers.end());
         TimerEntry e = wk.timers.back();
         wk.timers.pop_back();
+        if (!e.conn) {
+            timer_fire(e.id, e.at);
+            continue;
+        }
         // A timer of an earlier incarnation of the slot is dropped: the slot
         // may now be another connection, possibly on another worker.
         if (e.conn->id.load(std::memory_order_acquire) != e.id) continue;
@@ -176,6 +181,7 @@ void Port::worker_main(unsigned w) {
             } catch (...) {
                 log(IOCPNET_LOG_ERROR, "completion failed");
             }
+            SharedPayload::run_frees(); // buffers lent by iocpnet_send_owned, outside every lock
         }
         bool stop = stop_workers.load(std::memory_order_acquire);
         {
@@ -185,6 +191,7 @@ void Port::worker_main(unsigned w) {
         }
         run_tasks(tasks);
         run_timers(wk);
+        SharedPayload::run_frees();
         if (stop) break;
     }
     t_worker = WorkerTls{};
@@ -219,6 +226,7 @@ int Port::destroy() {
         stopping.store(true);
         for (auto &kv : listeners) lids.push_back(kv.first);
     }
+    timers_clear(); // timer_start checks `stopping` under the timers' lock: none starts after this
     for (uint64_t id : lids) unlisten(id);
     // A connect that passed its `stopping` check may still add a connection
     // after a sweep: sweep until nothing is left.

@@ -33,13 +33,26 @@ struct Listener {
 };
 
 struct Task {
-    enum Kind : uint8_t { start, drive, notify_close, connect, post, listen, unlisten } kind;
-    Conn *conn;        // start, drive, notify_close, connect (one reference held)
-    uint64_t id;       // the connection's id the task was made for
+    enum Kind : uint8_t { start, drive, notify_close, connect, resume, conn_post, post, listen, unlisten, timer } kind;
+    Conn *conn;        // start .. conn_post (one reference held)
+    uint64_t id;       // the connection's id the task was made for; timer: the timer's
     Listener *lst;     // listen, unlisten (counted in lst->tasks)
-    void(IOCPNET_CALL *fn)(void *);
+    void(IOCPNET_CALL *fn)(void *);  // post
+    iocpnet_conn_fn cfn;             // conn_post
     void *arg;
+    int64_t at;        // timer: when it is due
     Addr addr;         // connect
+};
+
+// A user timer (iocpnet_timer_start). Its worker keeps a heap entry for the
+// run due at `due`; entries of other runs, or of a stopped timer, are stale.
+struct UserTimer {
+    iocpnet_timer_fn fn;
+    void *arg;
+    uint64_t repeat_ms;
+    int64_t due;
+    unsigned worker;
+    bool running = false, stopped = false;
 };
 
 struct CallbackSet {
@@ -58,8 +71,8 @@ struct alignas(64) WorkerStats {
 
 struct TimerEntry {
     int64_t at;
-    Conn *conn;
-    uint64_t id; // the incarnation that armed it
+    Conn *conn;  // NULL: a user timer
+    uint64_t id; // the incarnation that armed it, or the user timer's id
     bool operator<(const TimerEntry &o) const { return at > o.at; } // min-heap
 };
 
@@ -70,6 +83,7 @@ struct Worker {
     bool closed = false;            // the final drain ran: nothing is accepted any more
     // Owner thread only:
     std::vector<TimerEntry> timers;
+    std::atomic<uint32_t> stale_timers{0}; // user timers stopped with an entry still in `timers`
     int64_t now = 0;                // loop time, refreshed after every wait
     IoVec iov[64];                  // send gather scratch
     CallbackSet cbs{};              // this worker's copy of the port's callbacks
@@ -101,6 +115,14 @@ struct Port : iocpnet_port {
     int next_timeout(Worker &wk) const;
     void arm_timer(Conn *c, int64_t at); // owner only
     int post(void(IOCPNET_CALL *fn)(void *), void *arg);
+
+    // --- user timers (timers.cpp)
+    int timer_start(uint64_t delay_ms, uint64_t repeat_ms, iocpnet_timer_fn fn, void *arg, uint64_t *out);
+    int timer_stop(uint64_t id);
+    void timer_fire(uint64_t id, int64_t at); // owner of the timer
+    void timer_push(Worker &wk, uint64_t id, int64_t at);
+    void timers_compact(Worker &wk);
+    void timers_clear();
     void stats(iocpnet_stats *s) const;
 
     // --- callbacks: set from any thread, copied by each worker
@@ -118,6 +140,12 @@ struct Port : iocpnet_port {
     // --- connections (connection.cpp, connection_io.cpp)
     int connect(const char *host, uint16_t tcp_port, const ConnOpts &o, uint64_t *out);
     int send(uint64_t id, const void *data, size_t len);
+    int sendv(uint64_t id, const IoVec *parts, size_t n);
+    int send_owned(uint64_t id, const void *data, size_t len, iocpnet_free_fn fn, void *arg);
+    int shutdown_write(uint64_t id);
+    int pause_recv(uint64_t id, bool pause);
+    int queued_bytes(uint64_t id, uint64_t *out);
+    int conn_post(uint64_t id, iocpnet_conn_fn fn, void *arg);
     int send_many(const uint64_t *ids, size_t count, const void *data, size_t len, int *results, size_t *queued);
     int close(uint64_t id, int mode);
     int set_user(uint64_t id, void *user);
@@ -128,7 +156,7 @@ struct Port : iocpnet_port {
     bool close_locked(Conn *c, int reason, bool abort);
     void request_drive(Conn *c, std::unique_lock<std::mutex> &lk); // c->mu held
     void queue_task(Conn *c, Task::Kind k); // c->mu held: a task for c's owner, one reference
-    int queue_payload(Conn *c, const void *data, size_t len, SharedPayload *sp); // c->mu held
+    int queue_payload(Conn *c, const IoVec *parts, size_t n, size_t len, SharedPayload *sp); // c->mu held
     void drive(Conn *c);   // owner: does on the socket what the state calls for
     void unref(Conn *c);   // owner: drops one reference, releases the slot at the end
     void uncount_conn(); // live_conns--, waking destroy at the last one
@@ -142,9 +170,11 @@ struct Port : iocpnet_port {
     void start(Conn *c);
     void submit_connect(Conn *c, const Addr &a);
     void notify_close(Conn *c);
+    void resume(Conn *c);                          // owner: delivers held bytes, reads on
+    void end_recv(Conn *c, bool eof, int err);     // owner: the receive side ended
+    void framing_error(Conn *c, uint64_t id, int rc);
     bool arm_recv(Conn *c); // false: not armed (no longer in a state that reads)
     int feed(Conn *c, const uint8_t *p, size_t n); // received bytes up the pipeline to on_data
-    void feed_failed(Conn *c, int rc);             // the pipeline refused the stream: close
 
     // --- TLS handshakes (tls/tls_flow.cpp)
     bool tls_start(Conn *c, bool client); // false: the connection closed meanwhile
@@ -177,6 +207,10 @@ struct Port : iocpnet_port {
     std::atomic<uint64_t> cbs_version_{1};
 
     std::atomic<uint64_t> rr_{0};
+
+    std::mutex tm_mu; // user_timers, next_timer
+    std::map<uint64_t, UserTimer> user_timers;
+    uint64_t next_timer = 1;
 };
 
 } // namespace iocpnet

@@ -25,14 +25,48 @@ SharedPayload *SharedPayload::create(const void *p, size_t len, uint32_t refs) {
     auto *sp = new (mem) SharedPayload;
     sp->refs.store(refs, std::memory_order_relaxed);
     sp->len = len;
-    if (len) memcpy(sp->data(), p, len);
+    sp->ptr = reinterpret_cast<const uint8_t *>(sp + 1);
+    if (len) memcpy(reinterpret_cast<uint8_t *>(sp + 1), p, len);
     return sp;
 }
 
+SharedPayload *SharedPayload::lend(const void *p, size_t len, iocpnet_free_fn fn, void *arg) {
+    auto *sp = new (std::nothrow) SharedPayload;
+    if (!sp) return nullptr;
+    sp->refs.store(1, std::memory_order_relaxed);
+    sp->len = len;
+    sp->ptr = static_cast<const uint8_t *>(p);
+    sp->free_fn = fn;
+    sp->free_arg = arg;
+    return sp;
+}
+
+namespace {
+thread_local SharedPayload *t_frees = nullptr; // last references dropped under a lock
+}
+
 void SharedPayload::unref() {
-    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        this->~SharedPayload();
-        free(this);
+    if (refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    if (free_fn) {
+        next_free = t_frees;
+        t_frees = this;
+        return;
+    }
+    discard();
+}
+
+void SharedPayload::discard() {
+    bool copied = !lent();
+    this->~SharedPayload();
+    if (copied) free(this);
+    else ::operator delete(this);
+}
+
+void SharedPayload::run_frees() {
+    while (SharedPayload *sp = t_frees) {
+        t_frees = sp->next_free;
+        sp->free_fn(sp->free_arg, sp->ptr);
+        sp->discard();
     }
 }
 
@@ -84,7 +118,7 @@ bool SendQueue::append_copy(const void *p, size_t len, BlockCache *cache) {
 }
 
 bool SendQueue::append(const Frame &f, const void *data, size_t len, SharedPayload *sp, BlockCache *cache) {
-    if (sp && len >= kShareMin) {
+    if (sp && (len >= kShareMin || sp->lent())) { // a lent buffer is never copied
         auto *s = static_cast<Seg *>(malloc(sizeof(Seg)));
         if (!s) return false;
         sp->ref();
@@ -95,12 +129,19 @@ bool SendQueue::append(const Frame &f, const void *data, size_t len, SharedPaylo
         bytes_ += s->end;
         return true;
     }
+    IoVec part{data, len};
+    return append(f, &part, 1, cache);
+}
+
+bool SendQueue::append(const Frame &f, const IoVec *parts, size_t n, BlockCache *cache) {
     // All or nothing: remember the tail so a failure can be rolled back.
     Seg *old_tail = tail_;
     size_t old_end = tail_ ? tail_->end : 0, old_bytes = bytes_;
     static const uint8_t nl = '\n';
-    if ((f.head_len && !append_copy(f.head, f.head_len, cache)) || (len && !append_copy(data, len, cache)) ||
-        (f.tail_len && !append_copy(&nl, 1, cache))) {
+    bool ok = !f.head_len || append_copy(f.head, f.head_len, cache);
+    for (size_t i = 0; ok && i < n; i++) ok = !parts[i].len || append_copy(parts[i].base, parts[i].len, cache);
+    if (ok && f.tail_len) ok = append_copy(&nl, 1, cache);
+    if (!ok) {
         Seg *s = old_tail ? old_tail->next : head_;
         while (s) {
             Seg *n = s->next;

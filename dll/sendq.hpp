@@ -13,18 +13,31 @@
 #include <mutex>
 
 #include "backend/backend.hpp"
+#include "iocpnet/iocpnet.h"
 
 namespace iocpnet {
 
-// One payload shared by every receiver of a send_many; freed with its last
-// reference.
+// One payload shared by every receiver of a send_many (a copy that follows
+// this header), or a buffer the user lent with iocpnet_send_owned; freed
+// with its last reference. A lent buffer's free_fn is user code: it never
+// runs where the last reference drops (a connection's lock is held there)
+// but from the thread's list of frees, which its worker runs between
+// events (run_frees).
 struct SharedPayload {
     std::atomic<uint32_t> refs;
     size_t len;
-    uint8_t *data() { return reinterpret_cast<uint8_t *>(this + 1); }
+    const uint8_t *ptr;               // the bytes: this + 1, or the user's
+    iocpnet_free_fn free_fn = nullptr; // a lent buffer's (may be NULL)
+    void *free_arg = nullptr;
+    SharedPayload *next_free = nullptr;
+    const uint8_t *data() const { return ptr; }
+    bool lent() const { return ptr != reinterpret_cast<const uint8_t *>(this + 1); }
     static SharedPayload *create(const void *p, size_t len, uint32_t refs); // NULL on no memory
+    static SharedPayload *lend(const void *p, size_t len, iocpnet_free_fn fn, void *arg); // one reference
     void ref() { refs.fetch_add(1, std::memory_order_relaxed); }
     void unref();
+    void discard(); // a lent payload that was never queued: freed without free_fn
+    static void run_frees(); // the calling thread's pending free_fn calls
 };
 
 // The bytes a framing adds around one payload (at most 4 before, 1 after).
@@ -73,6 +86,8 @@ class SendQueue {
     // copied, when it is large enough. False on no memory (nothing queued).
     // cache (may be NULL) lends and takes back full-size blocks.
     bool append(const Frame &f, const void *data, size_t len, SharedPayload *sp, BlockCache *cache = nullptr);
+    // The same for a payload in several parts (copied; sp == NULL).
+    bool append(const Frame &f, const IoVec *parts, size_t n, BlockCache *cache = nullptr);
     // Fills iov with the queue's front; returns the count (0 when empty).
     unsigned gather(IoVec *iov, unsigned max) const;
     void consume(size_t n, BlockCache *cache = nullptr); // n bytes of the front were sent

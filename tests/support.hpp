@@ -75,7 +75,7 @@ inline std::string rc_name(int rc) {
         REQUIRE(::t::rc_name(t_rc_) == ::t::rc_name(expected));                                                        \
     } while (0)
 
-enum class Ev { accept, connect, data, drain, close, framing_error };
+enum class Ev { accept, connect, data, drain, close, framing_error, peer_shutdown };
 inline const char *ev_name(Ev e) {
     switch (e) {
     case Ev::accept: return "on_accept";
@@ -84,6 +84,7 @@ inline const char *ev_name(Ev e) {
     case Ev::drain: return "on_drain";
     case Ev::close: return "on_close";
     case Ev::framing_error: return "on_framing_error";
+    case Ev::peer_shutdown: return "on_peer_shutdown";
     }
     return "?";
 }
@@ -107,6 +108,7 @@ struct ConnLog {
     int close_reason = 1; // 1 = none yet
     int connect_status = 1;
     int drains = 0;
+    int peer_shutdowns = 0;
     int framing_errors = 0;
     int framing_err = 1;
     std::atomic<int> busy{0};
@@ -128,6 +130,7 @@ class Recorder {
     std::function<void(iocpnet_port *, iocpnet_conn)> on_drain;
     std::function<void(iocpnet_port *, iocpnet_conn, int)> on_close;
     std::function<void(iocpnet_port *, iocpnet_conn, int)> on_framing_error;
+    std::function<void(iocpnet_port *, iocpnet_conn)> on_peer_shutdown;
 
     iocpnet_callbacks callbacks() const {
         iocpnet_callbacks c;
@@ -139,6 +142,7 @@ class Recorder {
         c.on_drain = &cb_drain;
         c.on_close = &cb_close;
         c.on_framing_error = &cb_framing_error;
+        c.on_peer_shutdown = &cb_peer_shutdown;
         return c;
     }
 
@@ -189,6 +193,9 @@ class Recorder {
     }
     int drains(iocpnet_conn c) {
         return with(c, [](const ConnLog &l) { return l.drains; });
+    }
+    int peer_shutdowns(iocpnet_conn c) {
+        return with(c, [](const ConnLog &l) { return l.peer_shutdowns; });
     }
     bool is_closed(iocpnet_conn c) { return closes(c) > 0; }
 
@@ -364,6 +371,19 @@ class Recorder {
             l->framing_err = err;
         }
         if (r->on_framing_error) r->on_framing_error(port, c, err);
+        r->leave(l);
+    }
+    static void IOCPNET_CALL cb_peer_shutdown(void *user, iocpnet_port *port, iocpnet_conn c) {
+        Recorder *r = self(user);
+        ConnLog *l = r->enter(c);
+        {
+            std::lock_guard<std::mutex> lk(r->mu_);
+            r->expect_open_locked(c, l, Ev::peer_shutdown);
+            if (l->peer_shutdowns) r->problem_locked(c, "on_peer_shutdown fired twice");
+            l->events.push_back({Ev::peer_shutdown, 0, 0});
+            l->peer_shutdowns++;
+        }
+        if (r->on_peer_shutdown) r->on_peer_shutdown(port, c);
         r->leave(l);
     }
     static void IOCPNET_CALL cb_close(void *user, iocpnet_port *port, iocpnet_conn c, int reason) {

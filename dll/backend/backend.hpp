@@ -74,8 +74,11 @@ struct Completion {
 //   connect: 0 connected, or < 0 an IOCPNET_E_* code. Always done.
 //   recv:    > 0 bytes at `data` (done == false); 0 the peer's orderly
 //            shutdown (done); < 0 an IOCPNET_E_* code (done).
+//            kRecvStopped: the end that recv_stop asked for (done).
 //   send:    >= 0 bytes written, possibly fewer than submitted (the core
 //            submits the rest); < 0 an IOCPNET_E_* code. Always done.
+
+constexpr int kRecvStopped = -1000; // not an IOCPNET_E_* code: never reaches the user
 
 class Backend {
   public:
@@ -98,6 +101,11 @@ class Backend {
     virtual void connect(BSock *s, const Addr &peer) = 0;
     virtual void recv(BSock *s) = 0;                // continuous until EOF, error or cancel
     virtual void recv_done(const Completion &c) = 0; // gives a recv buffer back
+    // Ends the continuous recv and nothing else (the receiver paused): bytes
+    // already read may still complete, then one completion with done == true
+    // and res == kRecvStopped (or the EOF or error that came first). Only
+    // while a recv runs; recv() may start a new one after that completion.
+    virtual void recv_stop(BSock *s) = 0;
     // At most one send in flight per socket. The bytes stay valid until its
     // completion; iov[] itself only during the call (the core gathers into a
     // per-worker scratch array): a backend that needs it later copies it, and

@@ -73,6 +73,7 @@ class EpollBackend final : public Backend {
     void connect(BSock *s, const Addr &peer) override;
     void recv(BSock *s) override;
     void recv_done(const Completion &c) override;
+    void recv_stop(BSock *s) override;
     void send(BSock *s, const IoVec *iov, unsigned n) override;
     void cancel(BSock *s) override;
 

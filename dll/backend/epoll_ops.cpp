@@ -92,6 +92,14 @@ void EpollBackend::recv_done(const Completion &c) {
     owner(static_cast<EpollSock *>(c.sock)).pool.put(c.buf);
 }
 
+void EpollBackend::recv_stop(BSock *bs) {
+    auto *s = static_cast<EpollSock *>(bs);
+    if (!s->recv_armed) return;
+    s->recv_armed = false;
+    update_interest(s);
+    queue(s, make(Op::recv, true, kRecvStopped, s));
+}
+
 void EpollBackend::send(BSock *bs, const IoVec *iov, unsigned n) {
     auto *s = static_cast<EpollSock *>(bs);
     EpollWorker &w = owner(s);

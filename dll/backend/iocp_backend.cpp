@@ -192,6 +192,12 @@ bool IocpBackend::complete(IocpWorker &w, const OVERLAPPED_ENTRY &e, Completion 
         return true;
     case Op::recv:
         s->recv_st = IocpRecv::idle;
+        if (s->recv_stopping && !s->cancelled) {
+            s->recv_stopping = false;
+            c->done = true;
+            c->res = kRecvStopped;
+            return true;
+        }
         if (!err && !s->cancelled) return read_some(w, s, c); // data or the FIN is there
         c->done = true;
         c->res = s->cancelled ? IOCPNET_E_SHUTTING_DOWN : err;

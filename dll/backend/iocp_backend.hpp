@@ -62,6 +62,7 @@ struct IocpSock : BSock {
     IocpRecv recv_st = IocpRecv::idle;
     bool bound = false;     // associated with the owner's port
     bool cancelled = false; // cancel() was called: later ops end at once
+    bool recv_stopping = false; // recv_stop(): the recv ends with kRecvStopped
     bool listener = false;  // an IocpListener
     IoOp rop{Op::recv}, sop{Op::send}, cop{Op::connect};
     IocpSock *rprev = nullptr, *rnext = nullptr; // in IocpWorker's readable list
@@ -108,6 +109,7 @@ class IocpBackend final : public Backend {
     void connect(BSock *s, const Addr &peer) override;
     void recv(BSock *s) override;
     void recv_done(const Completion &c) override;
+    void recv_stop(BSock *s) override;
     void send(BSock *s, const IoVec *iov, unsigned n) override;
     void cancel(BSock *s) override;
 

@@ -212,6 +212,19 @@ bool IocpBackend::read_some(IocpWorker &w, IocpSock *s, Completion *out) {
     return true;
 }
 
+void IocpBackend::recv_stop(BSock *b) {
+    auto *s = static_cast<IocpSock *>(b);
+    if (s->cancelled || s->recv_stopping) return;
+    if (s->recv_st == IocpRecv::readable) { // no WSARecv to abort: end the recv here
+        unlink_readable(wk(s), s);
+        s->recv_st = IocpRecv::idle;
+        post_synthetic(s, &s->rop, kRecvStopped);
+    } else if (s->recv_st == IocpRecv::polling) {
+        s->recv_stopping = true; // the zero-byte WSARecv ends aborted, or with data we leave in the socket
+        CancelIoEx(reinterpret_cast<HANDLE>(s->fd), &s->rop.ov);
+    }
+}
+
 void IocpBackend::recv_done(const Completion &c) {
     if (c.op != Op::recv || c.res <= 0 || !c.sock) return;
     wk(static_cast<IocpSock *>(c.sock)).pool.put(c.buf);

@@ -89,6 +89,7 @@ struct alignas(8) UringSock : BSock {
     UringOpState recv_st = UringOpState::idle;
     bool send_busy = false, connect_busy = false;
     bool cancelling = false; // cancel() was called: nothing is re-armed any more
+    bool recv_stopping = false; // recv_stop(): the recv ends with kRecvStopped
     uint8_t synth = 0;       // bit per Op: a completion made up in user space
     int16_t synth_res[4] = {}; // IOCPNET_E_* (or 0): small numbers
     UringLink park;          // in UringWorker::starved (recv) or UringWorker::backoff (accept)
@@ -158,6 +159,7 @@ class UringBackend final : public Backend {
     void connect(BSock *s, const Addr &peer) override;
     void recv(BSock *s) override;
     void recv_done(const Completion &c) override;
+    void recv_stop(BSock *s) override;
     void send(BSock *s, const IoVec *iov, unsigned n) override;
     void cancel(BSock *s) override;
     int wait(unsigned w, Completion *out, unsigned max, int timeout_ms) override;
@@ -172,6 +174,7 @@ class UringBackend final : public Backend {
     void put_send_mem(UringWorker &w, UringSendMem *m);
     void arm_accept(UringSock *s);
     void arm_recv(UringSock *s);
+    void recv_ended(UringSock *s);
     void arm_wake(UringWorker &w);
     void unpark_recv(UringWorker &w);
     int unpark_accept(UringWorker &w, int timeout_ms);

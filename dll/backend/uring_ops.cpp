@@ -214,6 +214,32 @@ void UringBackend::recv_done(const Completion &c) {
     if (!w.starved.empty()) unpark_recv(w);
 }
 
+void UringBackend::recv_stop(BSock *b) {
+    UringSock *s = as_uring(b);
+    if (s->cancelling || s->recv_stopping) return;
+    if (s->recv_st == UringOpState::parked) { // nothing in the kernel to cancel
+        UringList::unlink(&s->park);
+        s->recv_st = UringOpState::idle;
+        post_synth(s, Op::recv, kRecvStopped);
+        return;
+    }
+    if (s->recv_st != UringOpState::armed) return;
+    io_uring_sqe *sqe = get_sqe(wk(s));
+    if (!sqe) return; // the recv goes on; the core holds what it reads
+    s->recv_stopping = true;
+    io_uring_prep_cancel64(sqe, uint64_t(uintptr_t(s)) | kTagRecv, 0);
+    io_uring_sqe_set_data64(sqe, kTagCancel);
+}
+
+// The end of a multishot recv the kernel finished by itself: the end a
+// cancel or recv_stop asked for, or a fresh one.
+void UringBackend::recv_ended(UringSock *s) {
+    s->recv_st = UringOpState::idle;
+    if (s->cancelling) post_synth(s, Op::recv, IOCPNET_E_SHUTTING_DOWN);
+    else if (s->recv_stopping) s->recv_stopping = false, post_synth(s, Op::recv, kRecvStopped);
+    else arm_recv(s);
+}
+
 void UringBackend::unpark_recv(UringWorker &w) {
     unsigned avail = w.bufs.available();
     if (avail < std::min(kMinFreeToRearm, w.bufs.entries)) return;
@@ -236,16 +262,18 @@ bool UringBackend::on_recv_cqe(UringWorker &w, UringSock *s, const io_uring_cqe 
         *c = make(Op::recv, false, res, s);
         c->data = w.bufs.addr(bid);
         c->buf = bid;
-        if (!more) { // the kernel ended the multishot (e.g. CQ overflow): continue
-            s->recv_st = UringOpState::idle;
-            if (s->cancelling) post_synth(s, Op::recv, IOCPNET_E_SHUTTING_DOWN);
-            else arm_recv(s);
-        }
+        if (!more) recv_ended(s); // the kernel ended the multishot (e.g. CQ overflow)
         return true;
     }
     if (has_buf) w.bufs.give_back(bid); // a buffer with no bytes in it
     if (more) return false;             // nothing to report, still armed
     s->recv_st = UringOpState::idle;
+    if (s->recv_stopping && !s->cancelling && (res == -ECANCELED || res == -ENOBUFS)) {
+        s->recv_stopping = false;
+        *c = make(Op::recv, true, kRecvStopped, s);
+        return true;
+    }
+    s->recv_stopping = false; // an EOF or error came first: that is the end
     if (res == -ENOBUFS && !s->cancelling) {
         // The buffer ring ran dry; the bytes wait in the socket. Re-armed
         // when buffers come back (recv_done), not now: that would spin.

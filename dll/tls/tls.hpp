@@ -59,7 +59,7 @@ class TlsSession : public Layer {
     // IOCPNET_E_PEER_CLOSED (the peer's close_notify).
     int recv(const uint8_t *p, size_t n, Up &up) override;
     // Encrypts (or, before the handshake is done, keeps) one framed payload.
-    int send(const Frame &f, const uint8_t *p, size_t n, SendQueue &out, BlockCache *cache) override;
+    int send(const Frame &f, const IoVec *parts, size_t n, SendQueue &out, BlockCache *cache) override;
     // Moves the records waiting inside (handshake, alerts, tickets, payloads
     // kept during the handshake) into out. True if it moved any.
     bool take_output(SendQueue &out) override;
@@ -69,7 +69,8 @@ class TlsSession : public Layer {
     size_t queued(const SendQueue &q) const override;
     size_t sent(size_t cipher) override;
     void dropped() override;
-    // A graceful close: queues close_notify (nothing after a fatal error).
+    // A graceful close or half-close: queues close_notify (nothing after a
+    // fatal error); nothing can be sent after it.
     void close_notify(SendQueue &out) override;
 
     bool client() const { return cfg_->client; }

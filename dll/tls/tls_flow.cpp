@@ -8,12 +8,13 @@
 //                      came with the last flight go up the pipeline
 //   failed (server) -> closed without any callback: the alert is flushed,
 //                      counted in stats.tls_failed, logged
-//   failed (client) -> on_connect(IOCPNET_E_TLS) after flushing the alert
+//   failed (client) -> on_connect(IOCPNET_E_TLS) (the notify_close task, as
+//                      for any failed connect)
 //   deadline        -> server: dropped as a failure; client: the connecting
 //                      timeout (on_connect(IOCPNET_E_TIMEOUT))
 //   closed meanwhile (close, destroy, timer: close_locked)
-//                   -> server: nothing; client: on_connect(reason), from the
-//                      completion of the receive that the close cancelled
+//                   -> server: nothing; client: on_connect(reason), queued
+//                      when the receive that the close cancelled completes
 //
 // A receive is armed during the whole handshake; when arming fails the
 // connection was closed meanwhile and tls_abandon finishes it at once.
@@ -123,7 +124,7 @@ void Port::tls_established(Conn *c) {
     // Application data that came in the same segments as the handshake's end.
     if (c->life.load(std::memory_order_acquire) == Life::open) {
         int rc = feed(c, nullptr, 0);
-        if (rc != IOCPNET_OK && c->life.load(std::memory_order_acquire) == Life::open) feed_failed(c, rc);
+        if (rc != IOCPNET_OK) framing_error(c, id, rc);
     }
 }
 
@@ -132,38 +133,33 @@ void Port::tls_established(Conn *c) {
 // on_connect that its connect is owed.
 void Port::tls_abandon(Conn *c) {
     c->hs = false;
-    if (c->tls->client()) tls_client_failed(c, IOCPNET_E_SHUTTING_DOWN);
+    if (c->tls->client()) tls_client_failed(c, IOCPNET_E_SHUTTING_DOWN); // keeps the close's reason
 }
 
+// The client's connect fails after all: on_connect(status), or the reason
+// of a close that came first, from the notify_close task like any failed
+// connect. Nothing is flushed: the server learns it from the TCP close.
 void Port::tls_client_failed(Conn *c, int status) {
     uint64_t id;
     {
         std::lock_guard<std::mutex> lk(c->mu);
+        c->hs = false;
         Life l = c->life.load(std::memory_order_acquire);
         if (l == Life::connecting) {
             c->life.store(Life::connect_failing, std::memory_order_release);
             c->reason = status;
-            drop_queue(c); // never to be sent
-            // The alert that tells the server why, then the TCP close.
-            c->wire = c->tls->take_output(c->q) ? Wire::flushing : Wire::cutting;
-            c->deadline = 0;
-        } else if (l == Life::connect_failing) {
-            status = c->reason; // closed, timed out or destroyed meanwhile
-            drop_queue(c);
-        } else {
-            c->hs = false;
-            return; // on_connect already delivered
+            c->wire = Wire::cutting;
+        } else if (l != Life::connect_failing) {
+            return; // on_connect is on its way already
         }
-        c->hs = false;
+        c->deadline = 0;
+        drop_queue(c); // never to be sent
+        queue_task(c, Task::notify_close);
         id = c->id.load(std::memory_order_relaxed);
     }
     if (log_enabled(IOCPNET_LOG_DEBUG))
         log(IOCPNET_LOG_DEBUG, "connection %llu: TLS handshake failed: %s", (unsigned long long)id,
             c->tls->info(IOCPNET_TLS_INFO_ERROR).c_str());
-    const CallbackSet &cs = callbacks();
-    if (cs.cb.on_connect) cs.cb.on_connect(cs.user, this, id, status);
-    std::lock_guard<std::mutex> lk(c->mu);
-    c->life.store(Life::closed, std::memory_order_release); // on_connect(error) was the last callback
 }
 
 void Port::tls_server_failed(Conn *c, bool graceful) {

@@ -25,7 +25,7 @@ TlsSession::~TlsSession() {
 }
 TlsSession::Step TlsSession::handshake(const uint8_t *, size_t) { return kFailed; }
 int TlsSession::recv(const uint8_t *, size_t, Up &) { return IOCPNET_E_TLS; }
-int TlsSession::send(const Frame &, const uint8_t *, size_t, SendQueue &, BlockCache *) { return IOCPNET_E_TLS; }
+int TlsSession::send(const Frame &, const IoVec *, size_t, SendQueue &, BlockCache *) { return IOCPNET_E_TLS; }
 bool TlsSession::take_output(SendQueue &) { return false; }
 size_t TlsSession::queued(const SendQueue &) const { return plain_q_ + plain_pending_; }
 size_t TlsSession::sent(size_t) { return 0; }

@@ -342,29 +342,30 @@ size_t TlsSession::move_output_locked(SendQueue &out, BlockCache *cache) {
     return size_t(n);
 }
 
-int TlsSession::send(const Frame &f, const uint8_t *p, size_t n, SendQueue &out, BlockCache *cache) {
+int TlsSession::send(const Frame &f, const IoVec *parts, size_t n, SendQueue &out, BlockCache *cache) {
     std::lock_guard<std::mutex> lk(mu_);
     if (failed_ || shut_) return IOCPNET_E_TLS;
-    size_t total = f.total(n);
-    if (!done_) { // kept until the handshake is done (a client may send before on_connect)
-        pending_.append(reinterpret_cast<const char *>(f.head), f.head_len);
-        pending_.append(reinterpret_cast<const char *>(p), n);
-        if (f.tail_len) pending_.push_back('\n');
-        plain_pending_ += total;
-        return IOCPNET_OK;
-    }
-    bool ok;
-    if (f.head_len || f.tail_len) { // one record for header, payload and line end
-        std::string buf;
-        buf.reserve(total);
-        buf.append(reinterpret_cast<const char *>(f.head), f.head_len);
-        buf.append(reinterpret_cast<const char *>(p), n);
-        if (f.tail_len) buf.push_back('\n');
-        ok = encrypt_locked(reinterpret_cast<const uint8_t *>(buf.data()), buf.size());
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) len += parts[i].len;
+    size_t total = f.total(len);
+    // One record run for header, parts and line end: gathered unless it is one piece.
+    std::string buf;
+    const uint8_t *p;
+    if (!done_ || f.head_len || f.tail_len || n != 1) {
+        std::string &dst = done_ ? buf : pending_; // kept until the handshake is done (a client may send first)
+        dst.reserve(dst.size() + total);
+        dst.append(reinterpret_cast<const char *>(f.head), f.head_len);
+        for (size_t i = 0; i < n; i++) dst.append(static_cast<const char *>(parts[i].base), parts[i].len);
+        if (f.tail_len) dst.push_back('\n');
+        if (!done_) {
+            plain_pending_ += total;
+            return IOCPNET_OK;
+        }
+        p = reinterpret_cast<const uint8_t *>(buf.data());
     } else {
-        ok = encrypt_locked(p, n);
+        p = static_cast<const uint8_t *>(parts[0].base);
     }
-    if (!ok) return IOCPNET_E_TLS;
+    if (!encrypt_locked(p, total)) return IOCPNET_E_TLS;
     plain_q_ += total;
     if (!move_output_locked(out, cache)) return IOCPNET_E_NO_MEMORY;
     return IOCPNET_OK;

@@ -85,7 +85,8 @@ IOCPNET_API uint32_t IOCPNET_CALL iocpnet_version(void);
     XX(SYSTEM, -15, "system error")                                            \
     XX(MESSAGE_TOO_LARGE, -16, "message larger than max_message_size")         \
     XX(UNREACHABLE, -17, "network or host unreachable")                        \
-    XX(TLS, -18, "TLS handshake or verification failed")
+    XX(WRITE_SHUTDOWN, -18, "write side already shut down")                    \
+    XX(TLS, -19, "TLS handshake or verification failed")
 
 #define IOCPNET_XX_(name, value, msg) IOCPNET_E_##name = value,
 #define IOCPNET_COUNT_(name, value, msg) - 1
@@ -163,6 +164,9 @@ typedef struct iocpnet_conn_options {
     uint32_t connect_timeout_ms;   /* IOCPNET_INHERIT (default) = the config's; 0 = off */
     uint32_t tcp_nodelay;          /* IOCPNET_INHERIT (default), 0 or 1 */
     uint32_t keepalive_s;          /* IOCPNET_INHERIT (default), 0 = off, or seconds */
+    uint32_t half_open;            /* 0 (default): the peer's FIN closes the connection (PEER_CLOSED);
+                                      1: on_peer_shutdown instead, and the connection stays open for
+                                      sending (see iocpnet_shutdown_write) */
     iocpnet_tls *tls;              /* NULL (default) = plain TCP; else TLS with this configuration (its role
                                       must match: SERVER for listen_ex, CLIENT for connect_ex); the listener
                                       or connection holds its own reference */
@@ -193,6 +197,12 @@ typedef struct iocpnet_callbacks {
      * then the engine stops reading, flushes the queue, closes gracefully and
      * on_close follows with err as its reason. */
     void(IOCPNET_CALL *on_framing_error)(void *user, iocpnet_port *port, iocpnet_conn conn, int err);
+    /* The peer of a half_open connection shut down its write side (its FIN
+     * arrived after every byte before it was delivered). Called once; the
+     * connection stays open for sending. When this side has shut down its
+     * write side too (iocpnet_shutdown_write) the connection closes with
+     * IOCPNET_E_PEER_CLOSED once both directions are done. */
+    void(IOCPNET_CALL *on_peer_shutdown)(void *user, iocpnet_port *port, iocpnet_conn conn);
 } iocpnet_callbacks;
 
 typedef struct iocpnet_stats {
@@ -322,6 +332,70 @@ IOCPNET_API int IOCPNET_CALL iocpnet_send_many_ex(iocpnet_port *port, const iocp
  * Errors: INVALID_ARG (bad mode), NOT_FOUND. */
 IOCPNET_API int IOCPNET_CALL iocpnet_close(iocpnet_port *port, iocpnet_conn conn, int mode);
 
+/* Several buffers sent as one message: framing applies to their
+ * concatenation (one length header, one line end), and the bytes are copied
+ * and queued all or nothing. A buffer with len 0 may have data NULL.
+ * Errors: as iocpnet_send (INVALID_ARG also for bufs NULL with count > 0). */
+typedef struct iocpnet_buf {
+    const void *data;
+    size_t len;
+} iocpnet_buf;
+IOCPNET_API int IOCPNET_CALL iocpnet_sendv(iocpnet_port *port, iocpnet_conn conn, const iocpnet_buf *bufs,
+                                           size_t count);
+
+/* Called once when the engine no longer needs a buffer given to
+ * iocpnet_send_owned: on a worker thread, with no engine lock held. */
+typedef void(IOCPNET_CALL *iocpnet_free_fn)(void *arg, const void *data);
+
+/* Zero-copy send: queues `data` without copying it; the engine calls
+ * free_fn(free_arg, data) exactly once when it no longer needs the bytes
+ * (sent, or dropped by a close or destroy), on one of the port's worker
+ * threads, and the caller must neither change nor free them before. When the
+ * call fails, free_fn is not called and the caller keeps the buffer. The
+ * bytes count toward max_send_queue_bytes like any send; framing is added as
+ * by iocpnet_send. free_fn may be NULL (the buffer outlives the port).
+ * Errors: as iocpnet_send. */
+IOCPNET_API int IOCPNET_CALL iocpnet_send_owned(iocpnet_port *port, iocpnet_conn conn, const void *data,
+                                                size_t len, iocpnet_free_fn free_fn, void *free_arg);
+
+/* Half-close: once everything queued is sent, shuts down the write side
+ * (the peer reads EOF); the connection keeps receiving. Without half_open
+ * the peer's own FIN then closes it (on_close with PEER_CLOSED); with
+ * half_open, on_peer_shutdown comes and the connection closes once both
+ * directions are done. Later sends fail with IOCPNET_E_WRITE_SHUTDOWN and
+ * queue nothing. Idempotent. Errors: INVALID_ARG, NOT_FOUND. */
+IOCPNET_API int IOCPNET_CALL iocpnet_shutdown_write(iocpnet_port *port, iocpnet_conn conn);
+
+/* Receive flow control. While paused the engine reads nothing more from the
+ * socket (bytes stay in the kernel, so TCP's window slows the peer down) and
+ * no on_data starts after iocpnet_pause_recv returns; bytes already read but
+ * not yet delivered are kept and delivered after resume, in order, before
+ * anything read later (and before a close the peer made meanwhile). The idle
+ * timeout does not run while paused and starts afresh on resume. Called
+ * inside this connection's on_data, pause takes effect before the next
+ * message; called on another thread it may race with an on_data its worker
+ * is already delivering, and that one still runs. Resume delivers on a
+ * worker, never inside the call. Both are idempotent and work from on_accept
+ * / on_connect on. Errors: INVALID_ARG, NOT_FOUND. */
+IOCPNET_API int IOCPNET_CALL iocpnet_pause_recv(iocpnet_port *port, iocpnet_conn conn);
+IOCPNET_API int IOCPNET_CALL iocpnet_resume_recv(iocpnet_port *port, iocpnet_conn conn);
+
+/* Bytes queued on a connection (payload and framing) that the system has
+ * not yet taken: what counts toward max_send_queue_bytes.
+ * Errors: INVALID_ARG (out NULL), NOT_FOUND. */
+IOCPNET_API int IOCPNET_CALL iocpnet_conn_queued_bytes(iocpnet_port *port, iocpnet_conn conn, uint64_t *out);
+
+typedef void(IOCPNET_CALL *iocpnet_conn_fn)(void *arg, iocpnet_port *port, iocpnet_conn conn);
+
+/* Runs fn(arg, port, conn) exactly once on the connection's worker,
+ * serialized with its callbacks (never concurrently with them, never inside
+ * the caller, even on that worker) and before its last callback: if the
+ * connection closes first, fn runs just before on_close (or before a failed
+ * on_connect). Errors: INVALID_ARG (fn NULL), NOT_FOUND (unknown, closing or
+ * closed id: fn will not run), SHUTTING_DOWN. */
+IOCPNET_API int IOCPNET_CALL iocpnet_conn_post(iocpnet_port *port, iocpnet_conn conn, iocpnet_conn_fn fn,
+                                               void *arg);
+
 /* Attaches an application pointer to a connection / reads it back (NULL if
  * never set). get_user also works while the connection is closing and inside
  * its on_close (or failed on_connect), so that callback can free the pointer;
@@ -343,6 +417,25 @@ IOCPNET_API int IOCPNET_CALL iocpnet_conn_peer_address(iocpnet_port *port, iocpn
                                                        size_t buflen);
 IOCPNET_API int IOCPNET_CALL iocpnet_conn_local_address(iocpnet_port *port, iocpnet_conn conn, char *buf,
                                                         size_t buflen);
+
+/* ----------------------------------------------------------------- timers */
+
+typedef uint64_t iocpnet_timer; /* timer id; never reused in a port; 0 never valid */
+typedef void(IOCPNET_CALL *iocpnet_timer_fn)(void *arg, iocpnet_port *port, iocpnet_timer timer);
+
+/* Runs fn(arg, port, timer) on one of the port's workers (the calling one
+ * when called on a worker) once delay_ms has passed, then every repeat_ms
+ * (0 = once). fn never runs before its time, never twice at once, and a
+ * repeating timer that falls behind skips the runs it missed. *out gets the
+ * id. Errors: INVALID_ARG (fn or out NULL), SHUTTING_DOWN, NO_MEMORY. */
+IOCPNET_API int IOCPNET_CALL iocpnet_timer_start(iocpnet_port *port, uint64_t delay_ms, uint64_t repeat_ms,
+                                                 iocpnet_timer_fn fn, void *arg, iocpnet_timer *out);
+
+/* Stops a timer: once this returns, fn does not start again (a call already
+ * running on another worker may finish). Works from inside fn. Destroy stops
+ * every timer. Errors: INVALID_ARG, NOT_FOUND (unknown timer, or a one-shot
+ * timer that already ran or was stopped). */
+IOCPNET_API int IOCPNET_CALL iocpnet_timer_stop(iocpnet_port *port, iocpnet_timer timer);
 
 /* -------------------------------------------------------------------- log */
 

@@ -1,0 +1,131 @@
+// User timers: never early, repeating until stopped, stoppable from inside
+// their own function and from other threads, all stopped by destroy.
+#include "support.hpp"
+
+using namespace t;
+
+namespace {
+struct Tick {
+    std::atomic<int> runs{0};
+    std::atomic<int> busy{0}, overlaps{0};
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    std::atomic<double> first_at{-1};
+    int stop_after = 0; // stop itself on this run (0: never)
+    std::atomic<int> stop_rc{1};
+    std::thread::id thread;
+    std::atomic<bool> other_thread{false};
+};
+void IOCPNET_CALL tick(void *arg, iocpnet_port *p, iocpnet_timer tm) {
+    auto *t = static_cast<Tick *>(arg);
+    if (t->busy.exchange(1)) t->overlaps++;
+    int n = ++t->runs;
+    if (n == 1) {
+        t->first_at = seconds_since(t->started);
+        t->thread = std::this_thread::get_id();
+    } else if (std::this_thread::get_id() != t->thread) {
+        t->other_thread = true;
+    }
+    if (t->stop_after && n == t->stop_after) t->stop_rc = iocpnet_timer_stop(p, tm);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    t->busy = 0;
+}
+} // namespace
+
+TEST_CASE("a one-shot timer runs once, never before its delay, then is gone", "[timer]") {
+    Port sp(nullptr);
+    Tick t;
+    iocpnet_timer id = 0;
+    REQUIRE_RC(iocpnet_timer_start(sp, 200, 0, tick, &t, &id), IOCPNET_OK);
+    CHECK(id != 0);
+    REQUIRE(wait_until([&] { return t.runs.load() == 1; }));
+    CHECK(t.first_at.load() >= 0.199);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    CHECK(t.runs.load() == 1);
+    CHECK_RC(iocpnet_timer_stop(sp, id), IOCPNET_E_NOT_FOUND);
+}
+
+TEST_CASE("a repeating timer runs on one worker, never overlapping, until stopped", "[timer]") {
+    Port sp(nullptr);
+    Tick t;
+    iocpnet_timer id = 0;
+    REQUIRE_RC(iocpnet_timer_start(sp, 0, 20, tick, &t, &id), IOCPNET_OK);
+    REQUIRE(wait_until([&] { return t.runs.load() >= 10; }));
+    REQUIRE_RC(iocpnet_timer_stop(sp, id), IOCPNET_OK);
+    int at_stop = t.runs.load();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    CHECK(t.runs.load() <= at_stop + 1); // one may have been running while stop was called
+    CHECK(t.overlaps.load() == 0);
+    CHECK_FALSE(t.other_thread.load());
+    CHECK_RC(iocpnet_timer_stop(sp, id), IOCPNET_E_NOT_FOUND);
+}
+
+TEST_CASE("a timer stops itself from inside its function", "[timer]") {
+    Port sp(nullptr);
+    Tick t;
+    t.stop_after = 3;
+    iocpnet_timer id = 0;
+    REQUIRE_RC(iocpnet_timer_start(sp, 1, 5, tick, &t, &id), IOCPNET_OK);
+    REQUIRE(wait_until([&] { return t.runs.load() >= 3; }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    CHECK(t.runs.load() == 3);
+    CHECK(rc_name(t.stop_rc.load()) == rc_name(IOCPNET_OK));
+}
+
+TEST_CASE("a timer stopped before its time never runs; many started and stopped leave nothing behind", "[timer]") {
+    Port sp(nullptr);
+    Tick t;
+    std::vector<iocpnet_timer> ids;
+    for (int i = 0; i < 5000; i++) {
+        iocpnet_timer id = 0;
+        REQUIRE_RC(iocpnet_timer_start(sp, 100 + uint64_t(i % 50), 0, tick, &t, &id), IOCPNET_OK);
+        ids.push_back(id);
+    }
+    for (auto id : ids) REQUIRE_RC(iocpnet_timer_stop(sp, id), IOCPNET_OK);
+    std::set<iocpnet_timer> unique(ids.begin(), ids.end());
+    CHECK(unique.size() == ids.size()); // ids are never reused
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    CHECK(t.runs.load() == 0);
+}
+
+TEST_CASE("timers started inside a callback run on that worker; destroy stops them all", "[timer]") {
+    Recorder srv;
+    Tick t;
+    std::atomic<int> start_rc{1};
+    std::atomic<bool> same_thread{false};
+    std::thread::id cb_thread;
+    srv.on_accept = [&](iocpnet_port *p, iocpnet_listener, iocpnet_conn) {
+        cb_thread = std::this_thread::get_id();
+        iocpnet_timer id;
+        start_rc = iocpnet_timer_start(p, 0, 1, tick, &t, &id);
+    };
+    auto sp = std::make_unique<Port>(&srv);
+    uint16_t port = listen_on(*sp);
+    raw::Socket peer = raw::Socket::connect("127.0.0.1", port);
+    REQUIRE(srv.wait_accepted(0) != 0);
+    REQUIRE(wait_until([&] { return t.runs.load() >= 5; }));
+    same_thread = t.thread == cb_thread;
+    CHECK(rc_name(start_rc.load()) == rc_name(IOCPNET_OK));
+    CHECK(same_thread.load());
+    int rc = 1;
+    REQUIRE(sp->destroy_within(10, &rc));
+    CHECK(rc == IOCPNET_OK);
+    int after = t.runs.load();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CHECK(t.runs.load() == after);
+    CHECK(t.busy.load() == 0);
+}
+
+TEST_CASE("timer arguments are checked", "[timer][args]") {
+    Port sp(nullptr);
+    iocpnet_timer id;
+    Tick t;
+    CHECK_RC(iocpnet_timer_start(nullptr, 1, 0, tick, &t, &id), IOCPNET_E_INVALID_ARG);
+    CHECK_RC(iocpnet_timer_start(sp, 1, 0, nullptr, &t, &id), IOCPNET_E_INVALID_ARG);
+    CHECK_RC(iocpnet_timer_start(sp, 1, 0, tick, &t, nullptr), IOCPNET_E_INVALID_ARG);
+    CHECK_RC(iocpnet_timer_stop(sp, 0), IOCPNET_E_NOT_FOUND);
+    CHECK_RC(iocpnet_timer_stop(sp, 99999), IOCPNET_E_NOT_FOUND);
+    CHECK_RC(iocpnet_timer_stop(nullptr, 1), IOCPNET_E_INVALID_ARG);
+    // a far-future timer is accepted and stopped
+    REQUIRE_RC(iocpnet_timer_start(sp, UINT64_MAX, UINT64_MAX, tick, &t, &id), IOCPNET_OK);
+    CHECK_RC(iocpnet_timer_stop(sp, id), IOCPNET_OK);
+}
