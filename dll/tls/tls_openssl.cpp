@@ -348,16 +348,21 @@ int TlsSession::send(const Frame &f, const IoVec *parts, size_t n, SendQueue &ou
     size_t len = 0;
     for (size_t i = 0; i < n; i++) len += parts[i].len;
     size_t total = f.total(len);
+    // Kept until the handshake is done and take_output has encrypted what
+    // was kept before (a client may send before on_connect): the handshake
+    // finishes on the owner a moment before take_output runs, and a send in
+    // between must not overtake the kept bytes.
+    bool keep = !done_ || !pending_.empty();
     // One record run for header, parts and line end: gathered unless it is one piece.
     std::string buf;
     const uint8_t *p;
-    if (!done_ || f.head_len || f.tail_len || n != 1) {
-        std::string &dst = done_ ? buf : pending_; // kept until the handshake is done (a client may send first)
+    if (keep || f.head_len || f.tail_len || n != 1) {
+        std::string &dst = keep ? pending_ : buf;
         dst.reserve(dst.size() + total);
         dst.append(reinterpret_cast<const char *>(f.head), f.head_len);
         for (size_t i = 0; i < n; i++) dst.append(static_cast<const char *>(parts[i].base), parts[i].len);
         if (f.tail_len) dst.push_back('\n');
-        if (!done_) {
+        if (keep) {
             plain_pending_ += total;
             return IOCPNET_OK;
         }
