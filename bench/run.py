@@ -10,7 +10,7 @@ scenario with medians and ratios to libuv. See bench/README.md.
     python3 bench/run.py --quick             # smoke: tiny durations, 1 repetition
     python3 bench/run.py --scenario echo-64 --reps 3 --server dotnet="dotnet bench/csharp/bin/EchoServer.dll"
 """
-import argparse, json, os, platform, re, shlex, signal, statistics, subprocess, sys, threading, time
+import argparse, json, os, platform, re, shlex, signal, statistics, subprocess, sys, tempfile, threading, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
@@ -20,7 +20,12 @@ STD_ARGS = ["--host", "127.0.0.1", "--port", "0", "--threads", "1"]
 
 SCENARIOS = {
     "echo-64": ("echo", ["--conns", "100", "--size", "64"], "100 connections × 64 B ping-pong"),
+    "echo-64-1k": ("echo", ["--conns", "1000", "--size", "64"], "1,000 connections × 64 B ping-pong"),
     "echo-16k": ("echo", ["--conns", "100", "--size", "16384"], "100 connections × 16 KiB ping-pong"),
+    # The same load as echo-64, driven by iocpnet's own samples/stress_client (--threads 1)
+    # instead of the loadgen: the two clients must agree on the servers' CPU per message.
+    "echo-64-stress": ("stress", ["--connections", "100", "--size", "64"],
+                       "100 connections × 64 B ping-pong, client samples/stress_client"),
     "fanout": ("fanout", ["--conns", "1000", "--senders", "10", "--size", "256", "--interval-us", "1000"],
                "1,000 clients, 10 senders × 256 B every 1 ms, relayed to the 999 others"),
 }
@@ -30,18 +35,37 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
+# The plain reference echo servers: (row name, source, compiler, flags). Each is one
+# I/O model written as the smallest correct program (see bench/README.md).
+REFERENCE_ECHO = [
+    ("raw-uring", "raw_uring_echo.c", "gcc", ["-luring"]),
+    ("raw-epoll", "raw_epoll_echo.c", "gcc", []),
+    ("asio", "asio_echo.cpp", "g++", ["-std=c++17", "-pthread"]),
+    ("thread-per-conn", "thread_echo.c", "gcc", ["-pthread"]),
+    ("select", "select_echo.c", "gcc", []),
+]
+
+
 def build_bench():
-    """gcc is quick enough that an mtime check is all the build system needed."""
+    """gcc is quick enough that an mtime check is all the build system needed.
+    A reference server that fails to build is logged and left out as a failed row."""
     os.makedirs(OUT, exist_ok=True)
-    common = os.path.join(BENCH, "uv_common.h")
     # -O3 for the loadgen: it vectorises the byte sums that verify fan-out content.
-    for name, libs in (("loadgen", ["-O3"]), ("uv_echo_server", ["-luv"]), ("uv_relay_server", ["-luv"])):
-        src, exe = os.path.join(BENCH, name + ".c"), os.path.join(OUT, name)
-        deps = [src] + ([common] if name.startswith("uv_") else [])
+    todo = [("loadgen.c", "gcc", ["-O3"]), ("uv_echo_server.c", "gcc", ["-luv"]), ("uv_relay_server.c", "gcc", ["-luv"])]
+    todo += [(src, cc, flags) for _, src, cc, flags in REFERENCE_ECHO]
+    for src_name, cc, libs in todo:
+        name = os.path.splitext(src_name)[0]
+        src, exe = os.path.join(BENCH, src_name), os.path.join(OUT, name)
+        common = "uv_common.h" if name.startswith("uv_") else "ref_common.h" if src.endswith(".c") else None
+        deps = [src] + ([os.path.join(BENCH, common)] if common else [])
         if os.path.exists(exe) and all(os.path.getmtime(exe) >= os.path.getmtime(d) for d in deps):
             continue
         log(f"building {name}")
-        subprocess.run(["gcc", "-O2", "-g", "-Wall", "-Wextra", "-o", exe, src] + libs, check=True)  # a later -O wins
+        r = subprocess.run([cc, "-O2", "-g", "-Wall", "-Wextra", "-o", exe, src] + libs)  # a later -O wins
+        if r.returncode != 0:
+            if name == "loadgen":
+                sys.exit("loadgen did not build")
+            log(f"{name} did not build; its row will show as failed")
 
 
 def build_samples(force):
@@ -54,15 +78,98 @@ def build_samples(force):
             log("iocpnet build failed; its rows will be missing:\n" + r.stderr[-2000:])
 
 
+JAVA_OUT = os.path.join(ROOT, "build", "java")
+CS_BIN = os.path.join(ROOT, "build", "csharp", "bin")
+
+
+def binding_servers():
+    """The binding rows (--bindings): each iocpnet binding's echo server beside the
+    plain runtime's own (Java NIO, System.Net.Sockets). (name, argv, built?)"""
+    jars = sorted(f for f in os.listdir(JAVA_OUT) if re.fullmatch(r"iocpnet-.*\.jar", f)) if os.path.isdir(JAVA_OUT) else []
+    jar = os.path.join(JAVA_OUT, jars[-1]) if jars else os.path.join(JAVA_OUT, "iocpnet.jar")
+    tc = os.path.join(JAVA_OUT, "test-classes")
+    dll = lambda n: os.path.join(CS_BIN, n, "Release", "net10.0", n + ".dll")
+    return [("java", ["java", "-cp", f"{jar}:{tc}", "EchoServer"], [jar, os.path.join(tc, "EchoServer.class")]),
+            ("java-nio", ["java", "-cp", tc, "NioEchoServer"], [os.path.join(tc, "NioEchoServer.class")]),
+            ("csharp", ["dotnet", dll("EchoServer")], [dll("EchoServer")]),
+            ("csharp-sockets", ["dotnet", dll("SocketsEcho")], [dll("SocketsEcho")])]
+
+
+def build_bindings():
+    """Builds the binding servers that are missing (scripts/suites/50-dotnet.sh and
+    55-java.sh build them too, so in CI they are already there). A failed build is
+    logged; the rows then fail with "not built"."""
+    need = {n: files for n, _, files in binding_servers() if not all(os.path.exists(f) for f in files)}
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    if "java" in need or "java-nio" in need:
+        log("building the Java binding and bench/java (bindings/java/build.sh)")
+        subprocess.run(["bash", os.path.join(ROOT, "bindings", "java", "build.sh")], **quiet)
+    if "csharp" in need or "csharp-sockets" in need:
+        log("building bench/csharp (SWIG layer, dotnet build)")
+        env = dict(os.environ, DOTNET_CLI_TELEMETRY_OPTOUT="1", DOTNET_NOLOGO="1", MSBUILDDISABLENODEREUSE="1")
+        subprocess.run(["bash", os.path.join(ROOT, "bindings", "csharp", "generate.sh")], env=env, **quiet)
+        for proj in ("EchoServer", "SocketsEcho"):
+            csproj = os.path.join(BENCH, "csharp", proj, proj + ".csproj")
+            subprocess.run(["dotnet", "restore", csproj, "--source", "/opt/nuget/packages"], env=env, **quiet)
+            subprocess.run(["dotnet", "build", csproj, "-c", "Release", "--no-restore", "-nologo", "-v", "q"], env=env, **quiet)
+
+
+# The servers the stress_client scenario drives (a few, to keep the run short).
+STRESS_SERVERS = ("iocpnet", "iocpnet-epoll", "libuv", "raw-epoll")
+
+
+def proc_cpu_us(pids):
+    """utime+stime of the processes, µs (the loadgen's server_cpu_us, read from here)."""
+    total, hz = 0.0, os.sysconf("SC_CLK_TCK")
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) * 1e6 / hz
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def run_stress_client(res, sc_args, host, port, pids, args, can_pin):
+    """One stress_client run; its messages per connection are sized so that it lasts
+    about --duration at the loadgen's rate. Server CPU is read around the whole run
+    (connecting included: a few ms of 2 s)."""
+    msgs = max(50, int(args.duration * 1000))
+    cmd = [os.path.join(SAMPLES, "stress_client"), "--host", host, "--port", port, "--threads", "1",
+           "--messages", str(msgs)] + sc_args
+    cpu0 = proc_cpu_us(pids)
+    try:
+        sc = subprocess.run(pin(1, cmd, can_pin), capture_output=True, text=True, timeout=args.duration * 20 + 120)
+    except subprocess.TimeoutExpired:
+        res["error"] = "stress_client timed out"
+        return
+    res["server_cpu_us"] = proc_cpu_us(pids) - cpu0
+    out = [l for l in sc.stdout.splitlines() if l.startswith("{")]
+    if not out:
+        res["error"] = f"stress_client exit {sc.returncode}: {(sc.stderr + sc.stdout).strip()[-300:]}"
+        return
+    res.update(json.loads(out[-1]))
+    res["ok"] = bool(res["ok"]) and sc.returncode == 0 and res.get("msgs", 0) > 0
+    if not res["ok"]:
+        res["error"] = sc.stderr.strip()[-300:]
+
+
 def server_table(args):
     """Per kind: ordered (name, argv). Missing binaries stay in, so they show up as failures."""
     samp = lambda n: os.path.join(SAMPLES, n)
     echo = [("iocpnet", [samp("echo_server")] + STD_ARGS),
             ("iocpnet-epoll", [samp("echo_server")] + STD_ARGS + ["--backend", "epoll"]),
             ("libuv", [os.path.join(OUT, "uv_echo_server")] + STD_ARGS)]
+    echo += [(name, [os.path.join(OUT, os.path.splitext(src)[0])] + STD_ARGS) for name, src, _, _ in REFERENCE_ECHO]
     fan = [("iocpnet", [samp("relay_server")] + STD_ARGS),
            ("iocpnet-epoll", [samp("relay_server")] + STD_ARGS + ["--backend", "epoll"]),
            ("libuv", [os.path.join(OUT, "uv_relay_server")] + STD_ARGS)]
+    if args.bindings:
+        for name, argv, files in binding_servers():
+            # A missing file makes argv[0] a path that run_once reports as "not built".
+            missing = [f for f in files if not os.path.exists(f)]
+            echo.append((name, ([missing[0]] if missing else argv) + STD_ARGS))
     for spec, table in [(s, echo) for s in args.server] + [(s, fan) for s in args.relay]:
         name, _, cmd = spec.partition("=")
         if not name or not cmd:
@@ -73,7 +180,8 @@ def server_table(args):
     if args.servers:
         keep = set(args.servers.split(","))
         echo, fan = [s for s in echo if s[0] in keep], [s for s in fan if s[0] in keep]
-    return {"echo": echo, "fanout": fan}
+    stress = [s for s in echo if s[0] in STRESS_SERVERS]
+    return {"echo": echo, "fanout": fan, "stress": stress}
 
 
 def descendants(pid):
@@ -153,7 +261,14 @@ def run_once(kind, sc_args, name, argv, args, can_pin):
             return res
         host = addr["host"] if addr["host"] not in ("0.0.0.0", "::", "") else "127.0.0.1"
         pids = descendants(srv.pid)
-        res["poller"] = poller(pids)
+        # The two classic models wait without a poller descriptor: name their model instead.
+        res["poller"] = {"thread-per-conn": "threads", "select": "select"}.get(name) or poller(pids)
+        if kind == "stress":
+            run_stress_client(res, sc_args, host, addr["port"], pids, args, can_pin)
+            res["rss_kib"] = vm_hwm_kib(pids)
+            if srv.poll() is not None:
+                res["ok"], res["error"] = False, f"server died (exit {srv.returncode}) " + res.get("error", "")
+            return res
         cmd = [os.path.join(OUT, "loadgen"), kind, "--host", host, "--port", addr["port"]] + sc_args
         if kind == "echo":
             cmd += ["--duration", str(args.duration), "--warmup", str(args.warmup)]
@@ -224,7 +339,7 @@ def table(sc, kind, names, results):
     for n in names:
         s = sums[n]
         ratio = lambda k: fmt(s[k] / base[k], ".2f") if s.get(k) and base.get(k) else "–"
-        lat = ([fmt(s["p50_us"], ".0f"), fmt(s["p99_us"], ".0f")] if kind == "echo"
+        lat = ([fmt(s["p50_us"], ".0f"), fmt(s["p99_us"], ".0f")] if kind != "fanout"
                else [fmt(s["tail_ms"], ".0f"), "–"])
         rows.append([n, s["poller"], f"{s['ok']}/{s['runs']}", fmt(s["msgs_per_s"], ",.0f"),
                      "–" if s.get("spread") is None else f"±{s['spread'] / 2:.0f}%", *lat,
@@ -245,6 +360,53 @@ def table(sc, kind, names, results):
             if not r["ok"]:
                 print(f"\n- {n}: failed run: {r.get('error') or 'see --json output'}")
                 break
+    if kind == "echo":
+        goal_ratios(sums)
+    return sums
+
+
+# The comparisons issue 14's goals are stated in: (label, row, [reference rows: the
+# cheapest of them counts], column). CPU ratios below 1 and msgs/s ratios above 1 are good.
+GOALS = [
+    ("iocpnet (io_uring) CPU/msg ÷ better raw loop", "iocpnet", ["raw-uring", "raw-epoll"], "cpu_us_per_msg"),
+    ("iocpnet-epoll CPU/msg ÷ raw epoll loop", "iocpnet-epoll", ["raw-epoll"], "cpu_us_per_msg"),
+    ("iocpnet (io_uring) CPU/msg ÷ Boost.Asio", "iocpnet", ["asio"], "cpu_us_per_msg"),
+    ("iocpnet (io_uring) CPU/msg ÷ thread per connection", "iocpnet", ["thread-per-conn"], "cpu_us_per_msg"),
+    ("iocpnet (io_uring) CPU/msg ÷ select()", "iocpnet", ["select"], "cpu_us_per_msg"),
+    ("Java binding CPU/msg ÷ plain Java NIO", "java", ["java-nio"], "cpu_us_per_msg"),
+    ("C# binding CPU/msg ÷ System.Net.Sockets", "csharp", ["csharp-sockets"], "cpu_us_per_msg"),
+    ("Java binding msgs/s ÷ C server (iocpnet)", "java", ["iocpnet"], "msgs_per_s"),
+    ("C# binding msgs/s ÷ C server (iocpnet)", "csharp", ["iocpnet"], "msgs_per_s"),
+]
+
+
+AGREE = 0.25  # |stress_client ÷ loadgen − 1| of server CPU/msg within this counts as agreeing
+
+
+def clients_agree(loadgen, stress):
+    """The same servers under the two clients: server CPU per message should match
+    (each client paces 100 ping-pong connections); msgs/s is each client's own speed."""
+    print("\n| server | CPU µs/msg, loadgen | CPU µs/msg, stress_client | ratio | agree (±25 %) | msgs/s, loadgen | msgs/s, stress_client |")
+    print("|---|---|---|---|---|---|---|")
+    for n, st in stress.items():
+        lg = loadgen.get(n, {})
+        a, b = lg.get("cpu_us_per_msg"), st.get("cpu_us_per_msg")
+        r = b / a if a and b else None
+        print(f"| {n} | {fmt(a, '.3f')} | {fmt(b, '.3f')} | {fmt(r, '.2f')} | "
+              f"{'–' if r is None else 'yes' if abs(r - 1) <= AGREE else 'NO'} | "
+              f"{fmt(lg.get('msgs_per_s'), ',.0f')} | {fmt(st.get('msgs_per_s'), ',.0f')} |")
+
+
+def goal_ratios(sums):
+    lines = []
+    for label, row, refs, key in GOALS:
+        mine = sums.get(row, {}).get(key)
+        theirs = [sums[r][key] for r in refs if sums.get(r, {}).get(key)]
+        if mine and theirs:
+            lines.append(f"| {label} | {mine / min(theirs):.2f} |")
+    if lines:
+        print("\n| ratio of medians | value |\n|---|---|")
+        print("\n".join(lines))
 
 
 def main():
@@ -259,9 +421,15 @@ def main():
     ap.add_argument("--server", action="append", default=[], metavar="NAME=COMMAND",
                     help="extra echo server; STD options appended unless COMMAND has --port")
     ap.add_argument("--relay", action="append", default=[], metavar="NAME=COMMAND", help="extra relay server")
+    ap.add_argument("--bindings", action="store_true",
+                    help="add the echo rows java, java-nio, csharp, csharp-sockets (built when missing)")
     ap.add_argument("--servers", help="comma list: run only these rows (e.g. iocpnet,libuv)")
     ap.add_argument("--rebuild", action="store_true", help="run scripts/build.sh linux even if the samples exist")
     ap.add_argument("--json", help="write every run's raw result here")
+    ap.add_argument("--plot", metavar="DIR", help="write PNG charts here (needs matplotlib)")
+    ap.add_argument("--idle-json", metavar="FILE", help="with --plot: idle_memory.py --json output to chart too")
+    ap.add_argument("--from-json", metavar="FILE",
+                    help="no run: tabulate (and --plot) the runs saved by an earlier --json")
     args = ap.parse_args()
     q = args.quick
     args.reps = args.reps or (1 if q else 5)
@@ -270,9 +438,13 @@ def main():
     args.rounds = args.rounds or (20 if q else 200)
     scenarios = args.scenario or list(SCENARIOS)
 
+    if args.from_json:
+        return replay(args)
     build_bench()
+    if args.bindings:
+        build_bindings()
     servers = server_table(args)
-    if any(argv[0].startswith(SAMPLES) for table in servers.values() for _, argv in table):
+    if "echo-64-stress" in scenarios or any(argv[0].startswith(SAMPLES) for table in servers.values() for _, argv in table):
         build_samples(args.rebuild)
     can_pin = {0, 1} <= os.sched_getaffinity(0) and subprocess.run(
         ["taskset", "-c", "0", "true"], capture_output=True).returncode == 0
@@ -284,7 +456,7 @@ def main():
     print(f"`{shlex.join(['python3', 'bench/run.py'] + sys.argv[1:])}` — server on CPU 0 with --threads 1, "
           f"loadgen on CPU 1{'' if can_pin else ' (NOT pinned)'}; {args.reps} alternating repetitions, medians; "
           f"echo {args.warmup:g} s warm-up + {args.duration:g} s measured; fanout {args.rounds} rounds.")
-    everything = []
+    everything, summaries = [], {}
     for sc in scenarios:
         kind, sc_args, _ = SCENARIOS[sc]
         names = [n for n, _ in servers[kind]]
@@ -299,10 +471,61 @@ def main():
                     (f"{r['msgs_per_s']:,.0f}/s, server CPU {r['server_cpu_us'] / r['msgs']:.3f} µs/msg"
                      if r["ok"] else f"FAILED: {r['error']}"))
                 time.sleep(0.2)  # let the previous server's sockets go before the next starts
-        table(sc, kind, names, results)
+        summaries[sc] = (kind, table(sc, kind, names, results))
+        if sc == "echo-64-stress" and "echo-64" in summaries:
+            clients_agree(summaries["echo-64"][1], summaries[sc][1])
     if args.json:
         with open(args.json, "w") as f:
             json.dump(everything, f, indent=1)
+    if args.plot:
+        charts(args, everything)
+    return 0 if all(r["ok"] for r in everything) else 1
+
+
+def grouped(everything):
+    """{scenario: (kind, {server: [runs]})}, in the order the runs were made."""
+    out = {}
+    for r in everything:
+        kind = SCENARIOS.get(r["scenario"], ("echo",))[0]
+        out.setdefault(r["scenario"], (kind, {}))[1].setdefault(r["server"], []).append(r)
+    return out
+
+
+def charts(args, everything):
+    """bench/plot.py in this interpreter, or in Debian's when this one lacks matplotlib."""
+    try:
+        import matplotlib  # noqa: F401
+        here = True
+    except ImportError:
+        here = False
+    if here:
+        sys.path.insert(0, BENCH)
+        import plot
+        idle = None
+        if args.idle_json:
+            with open(args.idle_json) as f:
+                idle = json.load(f)
+        for path in plot.plot(args.plot, plot.grouped(everything, SCENARIOS), idle):
+            log(f"wrote {path}")
+        return
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+        json.dump(everything, f)
+        f.flush()
+        cmd = ["/usr/bin/python3", os.path.join(BENCH, "plot.py"), args.plot, f.name] + ([args.idle_json] if args.idle_json else [])
+        if subprocess.run(cmd).returncode != 0:
+            log("plotting failed: is python3-matplotlib installed (scripts/setup.sh)?")
+
+
+def replay(args):
+    with open(args.from_json) as f:
+        everything = json.load(f)
+    sums = {}
+    for sc, (kind, runs) in grouped(everything).items():
+        sums[sc] = table(sc, kind, list(runs), runs)
+        if sc == "echo-64-stress" and "echo-64" in sums:
+            clients_agree(sums["echo-64"], sums[sc])
+    if args.plot:
+        charts(args, everything)
     return 0 if all(r["ok"] for r in everything) else 1
 
 

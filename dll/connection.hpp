@@ -15,12 +15,15 @@
 //   free            -      alloc by connect          -> connecting
 //                          alloc by accept           -> accepted
 //   connecting     yes     connect done OK           -> open, on_connect(OK)
-//                          connect done error        -> closed, on_connect(err)
+//                          connect done error        -> connect_failing, on_connect(err) task
 //                          close / destroy / timeout -> connect_failing (reason), wire cut
-//   connect_failing no     connect done              -> closed, on_connect(reason)
+//   connect_failing no     connect done              -> its on_connect(reason) task queued
+//                          that task                 -> closed, on_connect(reason)
 //   accepted       no      start task                -> open, on_accept
 //                          destroy                   -> closed (never told: no callback)
-//   open           yes     recv data                 -> on_data (per message)
+//   open           yes     recv data                 -> on_data (per message), or held while paused
+//                          pause / resume            -> recv stopped / resume task: held bytes, then reading
+//                          peer's FIN, half_open     -> on_peer_shutdown (after held bytes)
 //                          queue fell to half        -> on_drain (after a WOULD_BLOCK)
 //                          close / destroy / EOF / error / idle timeout / framing error
 //                                                    -> closing (reason), on_close task queued
@@ -33,6 +36,9 @@
 //   live -> flushing (graceful: send what is queued) -> lingering (write side
 //   shut; read and discard until the peer's EOF) -> done; any of them ->
 //   cutting (abort, error, close deadline: cancel everything now) -> done.
+//   live -> shut (shutdown_write: the queue went out, then the FIN; still
+//   reading while open) -> lingering on close, or at once when the peer's FIN
+//   had come (half_open).
 //
 // Incarnations. A slot is reused under a new id; every task and timer names
 // the id it was made for and is dropped when the slot's id differs. Each

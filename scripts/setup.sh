@@ -2,7 +2,8 @@
 # Installs what a fresh Debian 12 machine lacks for building and testing iocpnet.
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config python3 liburing-dev libssl-dev openssl catch2 swig libuv1-dev libasio-dev
-      g++-mingw-w64-x86-64 wine wine64 junit5 clang libclang-rt-14-dev libtsan2 default-jdk-headless)
+      g++-mingw-w64-x86-64 wine wine64 junit5 clang libclang-rt-14-dev libtsan2 default-jdk-headless
+      python3-matplotlib)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if ((${#missing[@]})); then

@@ -344,13 +344,15 @@ IOCPNET_API int IOCPNET_CALL iocpnet_sendv(iocpnet_port *port, iocpnet_conn conn
                                            size_t count);
 
 /* Called once when the engine no longer needs a buffer given to
- * iocpnet_send_owned: on a worker thread, with no engine lock held. */
+ * iocpnet_send_owned, with no engine lock held. */
 typedef void(IOCPNET_CALL *iocpnet_free_fn)(void *arg, const void *data);
 
 /* Zero-copy send: queues `data` without copying it; the engine calls
  * free_fn(free_arg, data) exactly once when it no longer needs the bytes
  * (sent, or dropped by a close or destroy), on one of the port's worker
- * threads, and the caller must neither change nor free them before. When the
+ * threads — or in the calling thread before this returns when the bytes had
+ * to be copied anyway (a transform such as TLS) — and the caller must neither
+ * change nor free them before. When the
  * call fails, free_fn is not called and the caller keeps the buffer. The
  * bytes count toward max_send_queue_bytes like any send; framing is added as
  * by iocpnet_send. free_fn may be NULL (the buffer outlives the port).

@@ -29,7 +29,8 @@ bash "$cs/generate.sh" "$out/generated"
 check $? "SWIG generates the P/Invoke layer bound to the library's exports"
 
 projects=("$cs/IocpNet/IocpNet.csproj" "$cs/tests/IocpNet.Tests.csproj"
-          "$root/samples/csharp/ChatClient/ChatClient.csproj" "$root/bench/csharp/EchoServer/EchoServer.csproj")
+          "$root/samples/csharp/ChatClient/ChatClient.csproj" "$root/bench/csharp/EchoServer/EchoServer.csproj"
+          "$root/bench/csharp/SocketsEcho/SocketsEcho.csproj")
 ok=0
 for p in "${projects[@]}"; do
   dotnet restore "$p" --source "$feed" >"$work/restore.log" 2>&1 || { ok=1; tail -n 20 "$work/restore.log"; }

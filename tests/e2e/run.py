@@ -2,10 +2,10 @@
 """Runs the end-to-end tests of the samples.
 
   run.py --chat-server PATH [--chat-client PATH] [--echo-server PATH]
-         [--relay-server PATH] [--backend NAME] [--wrapper "wine"]
+         [--relay-server PATH] [--stress-client PATH] [--backend NAME] [--wrapper "wine"]
          [--stop-signal TERM|INT] [GROUP ...]
 
-GROUP is a test class (ChatBasics, ChatOrder, ..., Echo, Relay, ChatClient);
+GROUP is a test class (ChatBasics, ChatOrder, ..., Echo, Relay, ChatClient, Stress);
 none = all (ChatTls needs IOCPNET_TEST_CERTS). --wrapper prefixes every command, e.g. to run .exe files under
 Wine. Exit status 0 only when every selected test passed.
 """
@@ -20,7 +20,7 @@ import harness  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    for name in ("chat-server", "chat-client", "echo-server", "relay-server"):
+    for name in ("chat-server", "chat-client", "echo-server", "relay-server", "stress-client"):
         ap.add_argument("--" + name, metavar="PATH")
     ap.add_argument("--backend", help="passed to every sample as --backend")
     ap.add_argument("--wrapper", default="", help='command prefix, e.g. "wine"')
@@ -30,15 +30,17 @@ def main():
     args = ap.parse_args()
     harness.configure(args.wrapper, args.backend, {
         "chat_server": args.chat_server, "chat_client": args.chat_client,
-        "echo_server": args.echo_server, "relay_server": args.relay_server}, args.stop_signal)
+        "echo_server": args.echo_server, "relay_server": args.relay_server,
+        "stress_client": args.stress_client}, args.stop_signal)
 
     import test_chat
     import test_samples
     import test_non_readers
+    import test_stress
     import test_tls_chat
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
-    modules = (test_chat, test_samples, test_non_readers, test_tls_chat)
+    modules = (test_chat, test_samples, test_non_readers, test_stress, test_tls_chat)
     if not args.groups:
         for m in modules:
             suite.addTests(loader.loadTestsFromModule(m))

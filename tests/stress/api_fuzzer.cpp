@@ -8,7 +8,10 @@
 // send_many_ex of 0 .. 300 KiB to live, closing, dead, 0 and garbage ids,
 // close (GRACEFUL, ABORT, invalid modes), post, set_callbacks, conn user
 // pointers, addresses with tiny buffers, get_stats with odd struct sizes,
-// set_log, and iocpnet_port_destroy where it must fail. At a random moment
+// set_log, pause / resume receiving (also from timers: pauses with a
+// deadline), queued_bytes, shutdown_write, conn_post, timers, verified
+// messages through sendv and send_owned, and iocpnet_port_destroy where it
+// must fail. At a random moment
 // the main thread destroys the port while the fuzz threads keep calling.
 //
 // Checked, per connection id (a violation prints the seed and exits 1):
@@ -28,7 +31,13 @@
 //     framed ones with many (threads and callbacks mixing send, send_many
 //     and close);
 //   - posts: every post that returned OK runs exactly once before destroy
-//     returns, one that returned SHUTTING_DOWN never;
+//     returns, one that returned SHUTTING_DOWN never; a conn_post function
+//     runs exactly once, never during one of its connection's callbacks and
+//     never after its last one began;
+//   - flow and timers: no on_data after a pause made inside the connection's
+//     own callback until a resume began; a timer never runs early or
+//     overlapping itself, a one-shot once at most, nothing after destroy;
+//     every buffer lent by send_owned is released exactly once;
 //   - destroy returns within 5 s (a watchdog aborts with every thread's
 //     current call otherwise), and from a worker thread gives IN_CALLBACK.
 //
@@ -109,7 +118,7 @@ static void fuzz_main(Ctx *x, int idx) {
 namespace {
 struct Totals {
     uint64_t iters = 0, msgs = 0, bytes = 0, conns = 0, closes = 0, posts = 0, framing = 0, timeouts = 0, wb = 0,
-             calls = 0, excused = 0, hook = 0, tolerated = 0;
+             calls = 0, excused = 0, hook = 0, tolerated = 0, flow = 0, timer_runs = 0, conn_posts = 0, lent = 0;
     double destroy_max = 0;
 };
 } // namespace
@@ -226,6 +235,10 @@ static void run_iteration(uint64_t seed, int iter, Totals &tot) {
     tot.conns += x.n_accepts + x.n_connect_ok;
     tot.closes += x.n_closes;
     tot.posts += x.n_posts_run;
+    tot.flow += x.n_flow;
+    tot.timer_runs += x.n_timer_runs;
+    tot.conn_posts += x.n_conn_posts_run;
+    tot.lent += x.owned_lent;
     tot.framing += x.n_framing;
     tot.timeouts += x.n_timeouts;
     tot.wb += x.n_wb;
@@ -337,6 +350,9 @@ int main(int argc, char **argv) {
            " log lines, %" PRIu64 " pairs excused (port reuse); slowest destroy %.3f s\n",
            tot.iters, double(now_us() - start) / 1e6, tot.conns, tot.closes, tot.msgs, double(tot.bytes) / 1048576.0,
            tot.posts, tot.framing, tot.timeouts, tot.wb, tot.calls, tot.hook, tot.excused, tot.destroy_max);
+    printf("api_fuzzer: flow control: %" PRIu64 " pause/resume/queued/shutdown/conn_post calls, %" PRIu64
+           " conn_post functions run, %" PRIu64 " timer runs, %" PRIu64 " buffers lent and released\n",
+           tot.flow, tot.conn_posts, tot.timer_runs, tot.lent);
     if (tot.tolerated)
         printf("api_fuzzer: --disable unannounced let %" PRIu64 " on_close for never-announced ids through\n",
                tot.tolerated);

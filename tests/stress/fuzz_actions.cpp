@@ -211,9 +211,9 @@ static void act_destroy(Actor &a) {
 
 // ------------------------------------------------------------- dispatch
 
-//                                 SEND SELF MANY CONN CLOSE CSELF LIST UNL LPORT POST USER ADDR STAT SETCB LOG DESTR SLEEP
-const int kThreadW[A_N] = {300, 0, 60, 70, 40, 0, 12, 12, 12, 50, 50, 30, 20, 10, 5, 3, 120};
-static const int kCbW[A_N] = {100, 150, 25, 25, 15, 20, 6, 6, 4, 40, 20, 15, 8, 4, 2, 6, 0};
+//                         SEND SELF MANY CONN CLOSE CSELF LIST UNL LPORT POST USER ADDR STAT SETCB LOG DESTR SLEEP FLOW TIMER
+const int kThreadW[A_N] = {300, 0, 60, 70, 40, 0, 12, 12, 12, 50, 50, 30, 20, 10, 5, 3, 120, 60, 20};
+static const int kCbW[A_N] = {100, 150, 25, 25, 15, 20, 6, 6, 4, 40, 20, 15, 8, 4, 2, 6, 0, 40, 10};
 
 void do_action(Actor &a, Act act) {
     a.x.n_calls++;
@@ -243,6 +243,8 @@ void do_action(Actor &a, Act act) {
     case A_SETLOG: act_set_log(a); break;
     case A_DESTROY: act_destroy(a); break;
     case A_SLEEP: sleep_us(a.rng.below(400)); break;
+    case A_FLOW: act_flow(a); break;
+    case A_TIMER: act_timer(a); break;
     case A_N: break;
     }
 }

@@ -162,6 +162,7 @@ static void h_data(Ctx &x, iocpnet_port *, iocpnet_conn c, const uint8_t *d, siz
     Busy b(r, "on_data");
     expect_open(r, "on_data");
     if (r.framing_error) violation("on_data(%#" PRIx64 ") after on_framing_error (the engine stops reading)", c);
+    check_not_paused(r);
     receive(x, r, d, n);
     Origin &o = origin(x);
     Actor a{x, o, o.rng, true, &r, "on_data"};

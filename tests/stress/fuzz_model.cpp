@@ -193,6 +193,7 @@ void final_checks(Ctx &x) {
             violation("post #%u returned OK but its function ran %d times before destroy returned", i, ran);
         if (rc != IOCPNET_OK && ran != 0) violation("post #%u returned %s but its function ran", i, rc_name(rc));
     }
+    flow_final_checks(x);
 }
 
 void dump_state(FILE *f) {

@@ -64,6 +64,12 @@ struct ConnRec {
     int connect_cb_destroy = -1; // destroy state when on_connect ran: 0 before, 1 during
     bool tolerated = false; // --disable unannounced: an on_close without announce, let through // close returned OK inside one of this connection's own callbacks
     std::atomic<bool> ready{false}; // hello queued: data may follow
+    // Flow control (fuzz_flow.cpp). A pause made inside one of this
+    // connection's callbacks forbids on_data until a resume began.
+    std::atomic<bool> wr_shut{false};           // shutdown_write was called: sends may be WRITE_SHUTDOWN
+    std::atomic<uint32_t> resumes_done{0}, resumes_inflight{0};
+    bool self_paused = false;                   // inside its callbacks only
+    uint32_t self_pause_mark = 0;
     std::atomic<uint32_t> wouldblocks{0}, drains{0};
     std::atomic<uint64_t> max_sent{0}; // longest message queued OK
     bool listed = false;               // in Ctx::live (Ctx::mu)
@@ -88,6 +94,19 @@ struct UserTag {
 struct PostTok {
     std::atomic<int> ran{0};
     std::atomic<int> rc{1}; // 1 = post has not returned yet
+};
+struct ConnPostTok { // iocpnet_conn_post
+    std::shared_ptr<ConnRec> rec;
+    std::atomic<int> ran{0};
+    std::atomic<int> rc{1};
+};
+struct TimerTok { // iocpnet_timer_start
+    int64_t start_us = 0;
+    uint64_t delay_ms = 0, repeat_ms = 0;
+    std::atomic<uint64_t> id{0};
+    std::atomic<int> runs{0}, busy{0}, rc{1};
+    int stop_on_run = 0;     // the function stops its timer on this run (0: never)
+    uint64_t resume = 0;     // a connection the function resumes (pause with a deadline)
 };
 
 struct Features {
@@ -127,6 +146,12 @@ struct Ctx {
     static constexpr uint32_t kPosts = 1u << 15;
     std::unique_ptr<PostTok[]> posts{new PostTok[kPosts]};
     std::atomic<uint32_t> nposts{0};
+    static constexpr uint32_t kConnPosts = 1u << 14, kTimers = 1u << 13;
+    std::unique_ptr<ConnPostTok[]> cposts{new ConnPostTok[kConnPosts]};
+    std::atomic<uint32_t> ncposts{0};
+    std::unique_ptr<TimerTok[]> timers{new TimerTok[kTimers]};
+    std::atomic<uint32_t> ntimers{0};
+    std::atomic<uint64_t> owned_lent{0}, owned_freed{0};
 
     std::atomic<bool> destroy_started{false}, destroy_returned{false}, b_running{false}, b_done{false};
     std::atomic<int> racers{0};
@@ -138,7 +163,7 @@ struct Ctx {
     // summary
     std::atomic<uint64_t> n_msgs{0}, n_bytes{0}, n_accepts{0}, n_connect_ok{0}, n_connect_fail{0}, n_closes{0},
         n_framing{0}, n_timeouts{0}, n_wb{0}, n_drains{0}, n_posts_run{0}, n_listens{0}, n_excused{0}, n_calls{0},
-        n_hook{0}, n_tolerated{0};
+        n_hook{0}, n_tolerated{0}, n_flow{0}, n_timer_runs{0}, n_conn_posts_run{0};
 };
 extern std::atomic<Ctx *> g_ctx;
 
@@ -225,9 +250,17 @@ void ensure_configured(ConnRec &r);
 void check_address(Actor &a, uint64_t id, ConnRec *r, bool peer, bool must_work, const char *why);
 void check_user(Actor &a, uint64_t id, ConnRec *r, bool must_work, const char *why);
 
+// fuzz_flow.cpp
+void act_flow(Actor &a);   // pause / resume / queued_bytes / shutdown_write / conn_post
+void act_timer(Actor &a);  // timer_start / timer_stop
+// A verified message through sendv or send_owned instead of send; the result.
+int send_other_way(Actor &a, ConnRec &r, const std::string &m);
+void check_not_paused(ConnRec &r); // in on_data
+void flow_final_checks(Ctx &x);
+
 enum Act {
     A_SEND, A_SEND_SELF, A_SEND_MANY, A_CONNECT, A_CLOSE, A_CLOSE_SELF, A_LISTEN, A_UNLISTEN, A_LPORT, A_POST, A_USER,
-    A_ADDR, A_STATS, A_SETCB, A_SETLOG, A_DESTROY, A_SLEEP, A_N
+    A_ADDR, A_STATS, A_SETCB, A_SETLOG, A_DESTROY, A_SLEEP, A_FLOW, A_TIMER, A_N
 };
 extern const int kThreadW[A_N]; // the weights of the fuzz threads' actions
 void do_action(Actor &a, Act act);

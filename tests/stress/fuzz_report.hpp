@@ -126,7 +126,8 @@ constexpr uint32_t B(int rc) { return 1u << unsigned(-rc); }
 inline constexpr uint32_t OK_ = B(IOCPNET_OK), INV = B(IOCPNET_E_INVALID_ARG), NOMEM = B(IOCPNET_E_NO_MEMORY),
                           NF = B(IOCPNET_E_NOT_FOUND), WB = B(IOCPNET_E_WOULD_BLOCK),
                           ADDRINV = B(IOCPNET_E_ADDR_INVALID), SD = B(IOCPNET_E_SHUTTING_DOWN),
-                          INCB = B(IOCPNET_E_IN_CALLBACK), LIM = B(IOCPNET_E_LIMIT), SYS = B(IOCPNET_E_SYSTEM);
+                          INCB = B(IOCPNET_E_IN_CALLBACK), LIM = B(IOCPNET_E_LIMIT), SYS = B(IOCPNET_E_SYSTEM),
+                          WS = B(IOCPNET_E_WRITE_SHUTDOWN);
 inline bool in_table(int rc) { return rc <= 0 && rc > IOCPNET_E_LAST_; }
 // Checks rc against the allowed set; returns rc.
 int expect(int rc, uint32_t allowed, const char *call, uint64_t id, const char *why);

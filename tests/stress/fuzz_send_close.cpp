@@ -74,7 +74,9 @@ void send_data(Actor &a, ConnRec &r, bool in_framing_error) {
     bool line_bad = bad_nl && r.framing == IOCPNET_FRAMING_LINE;
     bool closing = known_closing(r);
     int rc;
-    {
+    if (a.rng.chance(20)) {
+        rc = send_other_way(a, r, m); // sendv or send_owned: the same rules
+    } else {
         CallT ct("iocpnet_send", r.id);
         rc = iocpnet_send(a.x.port, r.id, m.data(), m.size());
     }
@@ -116,6 +118,7 @@ static void send_chaos(Actor &a, ConnRec &r) {
     }
     uint32_t allowed = closing ? NF : (NF | NOMEM | size_codes(a.x, m.size()));
     if (nl) allowed = (allowed & ~OK_) | INV;
+    if (r.wr_shut.load()) allowed |= WS;
     expect(rc, allowed, "iocpnet_send", r.id, nl ? "LINE message containing \"\\n\"" : "random bytes");
     if (rc == IOCPNET_E_WOULD_BLOCK) r.wouldblocks++;
 }
@@ -167,7 +170,8 @@ void act_send(Actor &a, ConnRec *target) {
             CallT ct("iocpnet_send", r->id);
             rc = iocpnet_send(x.port, r->id, a.rng.chance(50) ? nullptr : "", 0);
         }
-        expect(rc, closing ? NF : (OK_ | NF | WB | NOMEM), "iocpnet_send", r->id, "zero-length send");
+        expect(rc, (closing ? NF : (OK_ | NF | WB | NOMEM)) | (r->wr_shut.load() ? WS : 0), "iocpnet_send", r->id,
+               "zero-length send");
     }
 }
 
@@ -256,6 +260,7 @@ void act_send_many(Actor &a) {
             if (!recs[i] || closing[i]) allowed = NF;
             else allowed = NF | NOMEM | size_codes(x, payload.size());
             if (line_bad) allowed = (allowed & ~OK_) | INV | LIM;
+            if (recs[i] && recs[i]->wr_shut.load()) allowed |= WS;
             if (res[i] == 12345) violation("send_many_ex left results[%zu] unwritten", i);
             expect(res[i], allowed, "iocpnet_send_many_ex results[i]", ids[i],
                    !recs[i]    ? "dead, 0 or never-issued id"
