@@ -29,6 +29,11 @@
 //                                                    -> closing (reason), on_close task queued
 //   closing        no      on_close task             -> closed, on_close(reason)
 //   closed         no      last reference dropped    -> free (socket released)
+//   With TLS (tls/tls_flow.cpp) a handshake (`hs`) runs first, reading and
+//   sending while still accepted / connecting: connect done OK or the start
+//   task begin it; its end -> open, on_connect(OK) / on_accept; its failure
+//   -> connect_failing, on_connect(TLS) task / closed without a callback
+//   (the alert flushed); its deadline -> as a connect timeout / dropped.
 //   * visible: send, close, set_user find it; get_user and the address calls
 //     also work in connect_failing and closing, and during the last callback.
 //
