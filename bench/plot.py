@@ -83,6 +83,9 @@ def plot(outdir, scenarios, idle=None):
         if kind == "echo":
             panels = [("cpu_us_per_msg", "server CPU µs per message (lower is better)", ".2f"),
                       ("msgs_per_s", "round trips per second (higher is better)", ",.0f")]
+        elif kind == "proxy":  # bench/proxy_bench.py
+            panels = [("cpu_us_per_mb", "proxy CPU µs per MB forwarded (lower is better)", ".0f"),
+                      ("mb_per_s", "MB/s forwarded, both directions (higher is better)", ",.0f")]
         else:
             panels = [("msgs_per_s", "deliveries per second (higher is better)", ",.0f"),
                       ("cpu_us_per_msg", "server CPU µs per delivery (lower is better)", ".3f")]

@@ -8,9 +8,11 @@ scenario with medians and ratios to libuv. See bench/README.md.
 
     python3 bench/run.py                     # full run (a few minutes)
     python3 bench/run.py --quick             # smoke: tiny durations, 1 repetition
+    python3 bench/run.py --scenario proxy    # iocpnet proxy_server beside HAProxy (bench/proxy_bench.py)
     python3 bench/run.py --scenario echo-64 --reps 3 --server dotnet="dotnet bench/csharp/bin/EchoServer.dll"
 """
 import argparse, json, os, platform, re, shlex, signal, statistics, subprocess, sys, tempfile, threading, time
+import proxy_bench  # the `proxy` scenario: its own servers, runner and table
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
@@ -29,6 +31,7 @@ SCENARIOS = {
     "fanout": ("fanout", ["--conns", "1000", "--senders", "10", "--size", "256", "--interval-us", "1000"],
                "1,000 clients, 10 senders × 256 B every 1 ms, relayed to the 999 others"),
 }
+SCENARIOS[proxy_bench.NAME] = ("proxy", proxy_bench.LOADGEN_ARGS, proxy_bench.DESCRIPTION)
 
 
 def log(msg):
@@ -69,7 +72,7 @@ def build_bench():
 
 
 def build_samples(force):
-    wanted = [os.path.join(SAMPLES, n) for n in ("echo_server", "relay_server")]
+    wanted = [os.path.join(SAMPLES, n) for n in ("echo_server", "relay_server", "proxy_server")]
     if force or not all(os.access(p, os.X_OK) for p in wanted):
         log("building iocpnet (scripts/build.sh linux)")
         r = subprocess.run(["bash", os.path.join(ROOT, "scripts", "build.sh"), "linux"],
@@ -444,7 +447,8 @@ def main():
     if args.bindings:
         build_bindings()
     servers = server_table(args)
-    if "echo-64-stress" in scenarios or any(argv[0].startswith(SAMPLES) for table in servers.values() for _, argv in table):
+    if ("echo-64-stress" in scenarios or proxy_bench.NAME in scenarios
+            or any(argv[0].startswith(SAMPLES) for table in servers.values() for _, argv in table)):
         build_samples(args.rebuild)
     can_pin = {0, 1} <= os.sched_getaffinity(0) and subprocess.run(
         ["taskset", "-c", "0", "true"], capture_output=True).returncode == 0
@@ -458,6 +462,11 @@ def main():
           f"echo {args.warmup:g} s warm-up + {args.duration:g} s measured; fanout {args.rounds} rounds.")
     everything, summaries = [], {}
     for sc in scenarios:
+        if sc == proxy_bench.NAME:
+            everything += proxy_bench.run(args, {
+                "samples": SAMPLES, "out": OUT, "pin": lambda cpu, argv: pin(cpu, argv, can_pin),
+                "descendants": descendants, "poller": poller, "vm_hwm_kib": vm_hwm_kib}, log)
+            continue
         kind, sc_args, _ = SCENARIOS[sc]
         names = [n for n, _ in servers[kind]]
         results = {n: [] for n in names}
@@ -521,6 +530,9 @@ def replay(args):
         everything = json.load(f)
     sums = {}
     for sc, (kind, runs) in grouped(everything).items():
+        if sc == proxy_bench.NAME:
+            proxy_bench.table(runs)
+            continue
         sums[sc] = table(sc, kind, list(runs), runs)
         if sc == "echo-64-stress" and "echo-64" in sums:
             clients_agree(sums["echo-64"], sums[sc])

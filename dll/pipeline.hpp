@@ -93,11 +93,19 @@ class Pipeline {
         return recv(p, n, [] { return true; }, emit);
     }
 
-    // Delivers held bytes after a resume, as far as ready() allows.
+    // Delivers held bytes after a resume, as far as ready() allows, in
+    // slices no larger than one read (RAW on_data stays within kSlice).
     template <class Ready, class Emit> int resume(Ready &&ready, Emit &&emit) {
+        static constexpr size_t kSlice = 64 * 1024;
         if (held_.empty()) return IOCPNET_OK;
         size_t used = 0;
-        int rc = dec_.feed(held_.data(), held_.size(), ready, emit, &used);
+        int rc = IOCPNET_OK;
+        while (rc == IOCPNET_OK && used < held_.size()) {
+            size_t n = held_.size() - used < kSlice ? held_.size() - used : kSlice, got = 0;
+            rc = dec_.feed(held_.data() + used, n, ready, emit, &got);
+            used += got;
+            if (got < n) break; // paused again, or closed
+        }
         if (used == held_.size()) {
             held_.clear();
             held_.shrink_to_fit(); // a paused peer's burst is not kept for good

@@ -4,9 +4,11 @@
 #include <cstring>
 #include <new>
 
-namespace iocpnet {
+#if !defined(_WIN32)
+#include <sys/mman.h>
+#endif
 
-static constexpr size_t kBlockMin = 64, kBlockMax = 16 * 1024;
+namespace iocpnet {
 
 // A copy block (sp == NULL, `cap` bytes follow the header) or a shared
 // payload framed as head + payload + tail; off/end count the segment's
@@ -18,6 +20,48 @@ struct SendQueue::Seg {
     Frame f;
     uint8_t *own() { return reinterpret_cast<uint8_t *>(this + 1); }
 };
+
+// A full copy block is 16 KiB with its header, four pages of its own: the
+// memory of a queue that grew large (a peer that stopped reading) goes back
+// to the system when the queue is freed, whichever thread freed it. From
+// malloc it would go back to the arena of the thread that queued it, and the
+// next burst, queued by other threads, would grow other arenas: the process
+// would keep the peak of every thread's share instead of one peak.
+// (Windows' heap is not per thread; sanitizers want to see every block.)
+static constexpr size_t kBlockBytes = 16 * 1024;
+static constexpr size_t kBlockMin = 64, kBlockMax = kBlockBytes - sizeof(SendQueue::Seg);
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define IOCPNET_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define IOCPNET_ASAN 1
+#endif
+
+static void *full_block_alloc() {
+#if defined(_WIN32) || defined(IOCPNET_ASAN)
+    return malloc(kBlockBytes);
+#else
+    void *p = mmap(nullptr, kBlockBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? nullptr : p;
+#endif
+}
+
+static void full_block_free(void *p) {
+#if defined(_WIN32) || defined(IOCPNET_ASAN)
+    free(p);
+#else
+    munmap(p, kBlockBytes);
+#endif
+}
+
+// Frees a segment by how it was allocated: full blocks apart.
+static void free_seg(SendQueue::Seg *s) {
+    if (!s->sp && s->cap == kBlockMax) full_block_free(s);
+    else free(s);
+}
 
 SharedPayload *SharedPayload::create(const void *p, size_t len, uint32_t refs) {
     void *mem = malloc(sizeof(SharedPayload) + (len ? len : 1));
@@ -71,7 +115,7 @@ void SharedPayload::run_frees() {
 }
 
 BlockCache::~BlockCache() {
-    for (unsigned i = 0; i < n_; i++) free(blocks_[i]);
+    for (unsigned i = 0; i < n_; i++) full_block_free(blocks_[i]);
 }
 
 void *BlockCache::take() {
@@ -89,7 +133,7 @@ bool BlockCache::give(void *b) {
 void SendQueue::drop(Seg *s, BlockCache *cache) {
     if (s->sp) s->sp->unref();
     else if (s->cap == kBlockMax && cache && cache->give(s)) return;
-    free(s);
+    free_seg(s);
 }
 
 bool SendQueue::append_copy(const void *p, size_t len, BlockCache *cache) {
@@ -106,7 +150,8 @@ bool SendQueue::append_copy(const void *p, size_t len, BlockCache *cache) {
     if (cap > kBlockMax) cap = kBlockMax;
     if (cap < len) cap = len;
     void *mem = cap == kBlockMax && cache ? cache->take() : nullptr;
-    auto *s = static_cast<Seg *>(mem ? mem : malloc(sizeof(Seg) + cap));
+    if (!mem) mem = cap == kBlockMax ? full_block_alloc() : malloc(sizeof(Seg) + cap);
+    auto *s = static_cast<Seg *>(mem);
     if (!s) return false;
     *s = Seg{nullptr, nullptr, 0, len, cap, Frame{}};
     memcpy(s->own(), src, len);
@@ -145,7 +190,7 @@ bool SendQueue::append(const Frame &f, const IoVec *parts, size_t n, BlockCache 
         Seg *s = old_tail ? old_tail->next : head_;
         while (s) {
             Seg *n = s->next;
-            free(s);
+            free_seg(s);
             s = n;
         }
         if (old_tail) old_tail->next = nullptr, old_tail->end = old_end;

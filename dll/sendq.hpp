@@ -93,8 +93,9 @@ class SendQueue {
     void consume(size_t n, BlockCache *cache = nullptr); // n bytes of the front were sent
     void clear(BlockCache *cache = nullptr);
 
+    struct Seg; // a segment (sendq.cpp)
+
   private:
-    struct Seg;
     bool append_copy(const void *p, size_t len, BlockCache *cache);
     static void drop(Seg *s, BlockCache *cache);
     Seg *head_ = nullptr, *tail_ = nullptr;

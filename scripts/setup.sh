@@ -3,7 +3,8 @@
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config python3 liburing-dev libssl-dev openssl catch2 swig libuv1-dev libasio-dev
       g++-mingw-w64-x86-64 wine wine64 junit5 clang libclang-rt-14-dev libtsan2 default-jdk-headless
-      python3-matplotlib)
+      python3-matplotlib redis-server libhiredis-dev netcat-openbsd)
+pkgs+=(haproxy) # bench/proxy_bench.py: the proxy scenario's reference
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if ((${#missing[@]})); then

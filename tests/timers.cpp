@@ -75,16 +75,23 @@ TEST_CASE("a timer stopped before its time never runs; many started and stopped 
     Port sp(nullptr);
     Tick t;
     std::vector<iocpnet_timer> ids;
+    // Due long after this test: stopping them must be what keeps them from running.
     for (int i = 0; i < 5000; i++) {
         iocpnet_timer id = 0;
-        REQUIRE_RC(iocpnet_timer_start(sp, 100 + uint64_t(i % 50), 0, tick, &t, &id), IOCPNET_OK);
+        REQUIRE_RC(iocpnet_timer_start(sp, 2000 + uint64_t(i % 50), 0, tick, &t, &id), IOCPNET_OK);
         ids.push_back(id);
     }
     for (auto id : ids) REQUIRE_RC(iocpnet_timer_stop(sp, id), IOCPNET_OK);
     std::set<iocpnet_timer> unique(ids.begin(), ids.end());
     CHECK(unique.size() == ids.size()); // ids are never reused
-    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    // The workers still keep time: a short timer started after them runs, alone.
+    Tick after;
+    iocpnet_timer id = 0;
+    REQUIRE_RC(iocpnet_timer_start(sp, 10, 0, tick, &after, &id), IOCPNET_OK);
+    CHECK(wait_until([&] { return after.runs.load() == 1; }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500)); // past every stopped timer's time
     CHECK(t.runs.load() == 0);
+    CHECK(after.runs.load() == 1);
 }
 
 TEST_CASE("timers started inside a callback run on that worker; destroy stops them all", "[timer]") {

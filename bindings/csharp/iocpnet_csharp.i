@@ -50,7 +50,7 @@
 
 /* SWIG 4.1 on LP64 makes uint64_t "unsigned long" -> C# uint and size_t ->
  * uint: both truncate. Ids are 64-bit, lengths are pointer-sized. */
-IOCPNET_CS_PASS(ulong, uint64_t, iocpnet_conn, iocpnet_listener)
+IOCPNET_CS_PASS(ulong, uint64_t, iocpnet_conn, iocpnet_listener, iocpnet_timer)
 IOCPNET_CS_PASS(nuint, size_t)
 IOCPNET_CS_PASS(uint, uint32_t)
 IOCPNET_CS_PASS(ushort, uint16_t)
@@ -59,13 +59,15 @@ IOCPNET_CS_PASS(int, int)
 /* The opaque engine handle. */
 IOCPNET_CS_PASS(global::System.IntPtr, iocpnet_port *)
 /* Application pointers (GCHandle values on the managed side). */
-IOCPNET_CS_PASS(global::System.IntPtr, void *user, void *arg)
+IOCPNET_CS_PASS(global::System.IntPtr, void *user, void *arg, void *free_arg)
 
 /* Payloads are bytes, never strings. */
 IOCPNET_CS_PASS(byte*, const void *data, char *buf)
 IOCPNET_CS_PASS(ulong*, const iocpnet_conn *conns)
 /* send_many_ex: one result code per receiver, written by the engine. */
 IOCPNET_CS_PASS(int*, int *results)
+/* sendv: an array of {pointer, length} (NativeBuf mirrors iocpnet_buf). */
+IOCPNET_CS_PASS(IocpNet.Native.NativeBuf*, const iocpnet_buf *bufs)
 
 /* Versioned structs: blittable mirrors in NativeStructs.cs (their sizes are
  * checked against struct_size written by the C _init functions). */
@@ -77,11 +79,14 @@ IOCPNET_CS_PASS(IocpNet.Native.NativeStats*, iocpnet_stats *)
 /* Function pointers: unmanaged Cdecl pointers to [UnmanagedCallersOnly] methods. */
 IOCPNET_CS_PASS(%arg(delegate* unmanaged[Cdecl]<global::System.IntPtr, void>), void (*fn)(void *))
 IOCPNET_CS_PASS(%arg(delegate* unmanaged[Cdecl]<global::System.IntPtr, uint, byte*, void>), iocpnet_log_fn)
+/* The callbacks of send_owned (free), timer_start and conn_post. */
+IOCPNET_CS_PASS(%arg(delegate* unmanaged[Cdecl]<global::System.IntPtr, byte*, void>), iocpnet_free_fn)
+IOCPNET_CS_PASS(%arg(delegate* unmanaged[Cdecl]<global::System.IntPtr, global::System.IntPtr, ulong, void>), iocpnet_timer_fn, iocpnet_conn_fn)
 /* (C-wrapper spelling only, so the unused wrapper still parses as C.) */
 %typemap(ctype) void (*fn)(void *) "void *"
 
 IOCPNET_CS_OUT(global::System.IntPtr, iocpnet_port **out)
-IOCPNET_CS_OUT(ulong, iocpnet_conn *out, iocpnet_listener *out)
+IOCPNET_CS_OUT(ulong, iocpnet_conn *out, iocpnet_listener *out, iocpnet_timer *out, uint64_t *out)
 IOCPNET_CS_OUT(ushort, uint16_t *out)
 IOCPNET_CS_OUT(global::System.IntPtr, void **out)
 IOCPNET_CS_OUT(nuint, size_t *queued)
@@ -109,6 +114,7 @@ IOCPNET_CS_OUT(nuint, size_t *queued)
 %ignore iocpnet_conn_options;
 %ignore iocpnet_callbacks;
 %ignore iocpnet_stats;
+%ignore iocpnet_buf;
 %ignore iocpnet_tls_options; /* TLS in C# comes with the binding's TLS options (not yet) */
 
 %include "iocpnet/iocpnet.h"

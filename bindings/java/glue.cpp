@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <atomic>
 #include <cstdio>
+#include <deque>
 #include <string>
 #include <utility>
 #include <vector>
@@ -95,6 +96,42 @@ void IOCPNET_CALL cb_framing_error(void *u, iocpnet_port *p, iocpnet_conn c, int
     H(u)->onFramingError(J(c), err);
     after_upcall(H(u), p, c, true);
 }
+void IOCPNET_CALL cb_peer_shutdown(void *u, iocpnet_port *p, iocpnet_conn c) {
+    H(u)->onPeerShutdown(J(c));
+    after_upcall(H(u), p, c, true);
+}
+
+// Timers: arg is the NativePort, valid for every run (destroy stops every
+// timer before the NativePort can be freed); the token comes from its table.
+void IOCPNET_CALL cb_timer(void *arg, iocpnet_port *p, iocpnet_timer t) {
+    NativePort *np = static_cast<NativePort *>(arg);
+    int64_t token = 0;
+    if (!np->timerToken(t, &token)) return; // stopped meanwhile
+    np->handler()->onTimer(token);
+    after_upcall(np->handler(), p, 0, false);
+}
+
+struct ConnPostArg {
+    NativeHandler *handler;
+    int64_t token;
+};
+void IOCPNET_CALL cb_conn_post(void *arg, iocpnet_port *p, iocpnet_conn c) {
+    ConnPostArg *a = static_cast<ConnPostArg *>(arg);
+    a->handler->onConnPost(J(c), a->token);
+    after_upcall(a->handler, p, c, true); // like a callback of c: a throw aborts it
+    delete a;
+}
+
+struct OwnedArg {
+    NativeHandler *handler;
+    int64_t token;
+};
+void IOCPNET_CALL cb_owned_free(void *arg, const void *) {
+    OwnedArg *a = static_cast<OwnedArg *>(arg);
+    a->handler->onReleased(a->token);
+    after_upcall(a->handler, nullptr, 0, false);
+    delete a;
+}
 
 struct PostArg {
     NativeHandler *handler;
@@ -149,7 +186,7 @@ private:
 };
 
 iocpnet_conn_options conn_options(int framing, int maxMessageSize, int idle, int connectTimeout,
-                                  int nodelay, int keepalive) {
+                                  int nodelay, int keepalive, int halfOpen) {
     iocpnet_conn_options o;
     iocpnet_conn_options_init(&o);
     o.framing = static_cast<uint32_t>(framing);
@@ -158,6 +195,7 @@ iocpnet_conn_options conn_options(int framing, int maxMessageSize, int idle, int
     o.connect_timeout_ms = static_cast<uint32_t>(connectTimeout);
     o.tcp_nodelay = static_cast<uint32_t>(nodelay);
     o.keepalive_s = static_cast<uint32_t>(keepalive);
+    o.half_open = static_cast<uint32_t>(halfOpen);
     return o;
 }
 
@@ -198,6 +236,7 @@ int NativePort::create(NativeHandler *handler, int workerThreads, int backend, i
     cbs.on_drain = cb_drain;
     cbs.on_close = cb_close;
     cbs.on_framing_error = cb_framing_error;
+    cbs.on_peer_shutdown = cb_peer_shutdown;
     int rc = iocpnet_port_create(&cfg, &cbs, handler, &port_);
     if (rc != IOCPNET_OK) {
         port_ = nullptr;
@@ -213,14 +252,19 @@ int NativePort::destroy() {
     int rc = iocpnet_port_destroy(port_);
     if (rc != IOCPNET_OK) return rc; // IN_CALLBACK: the port is intact
     port_ = nullptr;
+    {
+        std::lock_guard<std::mutex> lk(timers_mu_);
+        timers_.clear(); // destroy stopped them all
+    }
     delete handler_; // releases the director's global reference to the Java handler
     handler_ = nullptr;
     return rc;
 }
 
 int NativePort::listen(const char *host, int port, int framing, int maxMessageSize, int idleTimeoutMs,
-                       int connectTimeoutMs, int tcpNodelay, int keepaliveS, int64_t *out) {
-    iocpnet_conn_options o = conn_options(framing, maxMessageSize, idleTimeoutMs, connectTimeoutMs, tcpNodelay, keepaliveS);
+                       int connectTimeoutMs, int tcpNodelay, int keepaliveS, int halfOpen, int64_t *out) {
+    iocpnet_conn_options o = conn_options(framing, maxMessageSize, idleTimeoutMs, connectTimeoutMs, tcpNodelay, keepaliveS,
+                                          halfOpen);
     iocpnet_listener l = 0;
     int rc = iocpnet_listen_ex(port_, host, static_cast<uint16_t>(port), &o, &l);
     *out = J(l);
@@ -237,8 +281,9 @@ int NativePort::listenerPort(int64_t listener, int *out) {
 int NativePort::unlisten(int64_t listener) { return iocpnet_unlisten(port_, static_cast<iocpnet_listener>(listener)); }
 
 int NativePort::connect(const char *host, int port, int framing, int maxMessageSize, int idleTimeoutMs,
-                        int connectTimeoutMs, int tcpNodelay, int keepaliveS, int64_t *out) {
-    iocpnet_conn_options o = conn_options(framing, maxMessageSize, idleTimeoutMs, connectTimeoutMs, tcpNodelay, keepaliveS);
+                        int connectTimeoutMs, int tcpNodelay, int keepaliveS, int halfOpen, int64_t *out) {
+    iocpnet_conn_options o = conn_options(framing, maxMessageSize, idleTimeoutMs, connectTimeoutMs, tcpNodelay, keepaliveS,
+                                          halfOpen);
     iocpnet_conn c = 0;
     int rc = iocpnet_connect_ex(port_, host, static_cast<uint16_t>(port), &o, &c);
     *out = J(c);
@@ -306,6 +351,99 @@ std::string NativePort::address(int64_t conn, bool peer, int *out) {
     auto fn = peer ? iocpnet_conn_peer_address : iocpnet_conn_local_address;
     *out = fn(port_, static_cast<iocpnet_conn>(conn), buf, sizeof buf);
     return *out == IOCPNET_OK ? std::string(buf) : std::string();
+}
+
+int NativePort::pauseRecv(int64_t conn) { return iocpnet_pause_recv(port_, static_cast<iocpnet_conn>(conn)); }
+int NativePort::resumeRecv(int64_t conn) { return iocpnet_resume_recv(port_, static_cast<iocpnet_conn>(conn)); }
+int NativePort::shutdownWrite(int64_t conn) { return iocpnet_shutdown_write(port_, static_cast<iocpnet_conn>(conn)); }
+
+int NativePort::queuedBytes(int64_t conn, int64_t *out) {
+    uint64_t n = 0;
+    int rc = iocpnet_conn_queued_bytes(port_, static_cast<iocpnet_conn>(conn), &n);
+    *out = static_cast<int64_t>(n);
+    return rc;
+}
+
+int NativePort::sendv(JNIEnv *env, int64_t conn, jobjectArray parts, jintArray offs, jintArray lens) {
+    jsize n = env->GetArrayLength(parts);
+    std::vector<jint> off(static_cast<size_t>(n)), len(static_cast<size_t>(n));
+    env->GetIntArrayRegion(offs, 0, n, off.data());
+    env->GetIntArrayRegion(lens, 0, n, len.data());
+    if (env->PushLocalFrame(n + 4) != 0) return IOCPNET_E_NO_MEMORY; // an OutOfMemoryError is pending
+    // Every JNI call first: none may happen inside the critical regions below.
+    std::vector<jobject> obj(static_cast<size_t>(n));
+    std::vector<iocpnet_buf> bufs(static_cast<size_t>(n));
+    for (jsize i = 0; i < n; i++) {
+        obj[i] = env->GetObjectArrayElement(parts, i);
+        bufs[i].data = env->GetDirectBufferAddress(obj[i]); // NULL for a byte[]
+        bufs[i].len = static_cast<size_t>(len[i]);
+    }
+    int rc;
+    {
+        std::deque<Critical> pinned; // nested critical regions, released in reverse order
+        rc = IOCPNET_OK;
+        for (jsize i = 0; i < n; i++) {
+            if (bufs[i].data) {
+                bufs[i].data = static_cast<const char *>(bufs[i].data) + off[i];
+                continue;
+            }
+            pinned.emplace_back(env, static_cast<jarray>(obj[i]));
+            if (!pinned.back().get()) { rc = IOCPNET_E_NO_MEMORY; break; }
+            bufs[i].data = pinned.back().get() + off[i];
+        }
+        if (rc == IOCPNET_OK)
+            rc = iocpnet_sendv(port_, static_cast<iocpnet_conn>(conn), bufs.data(), bufs.size());
+        while (!pinned.empty()) pinned.pop_back();
+    }
+    env->PopLocalFrame(nullptr);
+    return rc;
+}
+
+int NativePort::sendOwned(JNIEnv *env, int64_t conn, jobject directBuffer, int off, int len, int64_t token) {
+    char *base = static_cast<char *>(env->GetDirectBufferAddress(directBuffer));
+    if (!base) return IOCPNET_E_INVALID_ARG;
+    OwnedArg *a = new OwnedArg{handler_, token};
+    int rc = iocpnet_send_owned(port_, static_cast<iocpnet_conn>(conn), base + off, static_cast<size_t>(len),
+                                cb_owned_free, a);
+    if (rc != IOCPNET_OK) delete a; // refused: the engine will not call back
+    return rc;
+}
+
+int NativePort::timerStart(int64_t delayMs, int64_t repeatMs, int64_t token, int64_t *out) {
+    *out = 0;
+    if (delayMs < 0 || repeatMs < 0) return IOCPNET_E_INVALID_ARG;
+    iocpnet_timer t = 0;
+    // Held across the start: a run on another worker waits here for its entry.
+    std::lock_guard<std::mutex> lk(timers_mu_);
+    int rc = iocpnet_timer_start(port_, static_cast<uint64_t>(delayMs), static_cast<uint64_t>(repeatMs), cb_timer,
+                                 this, &t);
+    if (rc != IOCPNET_OK) return rc;
+    timers_[t] = std::make_pair(token, repeatMs != 0);
+    *out = J(t);
+    return rc;
+}
+
+bool NativePort::timerToken(uint64_t timer, int64_t *token) {
+    std::lock_guard<std::mutex> lk(timers_mu_);
+    auto it = timers_.find(timer);
+    if (it == timers_.end()) return false;
+    *token = it->second.first;
+    if (!it->second.second) timers_.erase(it); // a one-shot runs once
+    return true;
+}
+
+int NativePort::timerStop(int64_t timer) {
+    int rc = iocpnet_timer_stop(port_, static_cast<iocpnet_timer>(timer));
+    std::lock_guard<std::mutex> lk(timers_mu_);
+    timers_.erase(static_cast<uint64_t>(timer));
+    return rc;
+}
+
+int NativePort::connPost(int64_t conn, int64_t token) {
+    ConnPostArg *a = new ConnPostArg{handler_, token};
+    int rc = iocpnet_conn_post(port_, static_cast<iocpnet_conn>(conn), cb_conn_post, a);
+    if (rc != IOCPNET_OK) delete a;
+    return rc;
 }
 
 int setLog(int level, NativeLogger *logger) {

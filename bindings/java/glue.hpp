@@ -9,7 +9,9 @@
 #include <jni.h>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include "iocpnet/iocpnet.h"
 
 namespace iocpnet_java {
@@ -32,6 +34,16 @@ public:
     virtual void onFramingError(int64_t conn, int err) { (void)conn; (void)err; }
     // A task queued by NativePort::post (token chosen by Java) is due.
     virtual void onPost(int64_t token) { (void)token; }
+    // The peer of a half_open connection shut down its write side.
+    virtual void onPeerShutdown(int64_t conn) { (void)conn; }
+    // A timer started by NativePort::timerStart (token chosen by Java) is due.
+    virtual void onTimer(int64_t token) { (void)token; }
+    // A task queued by NativePort::connPost is due (serialized with conn's callbacks).
+    virtual void onConnPost(int64_t conn, int64_t token) { (void)conn; (void)token; }
+    // The engine let go of the buffer of NativePort::sendOwned with this token.
+    // Runs on a worker (or inside sendOwned when a layer copied the bytes);
+    // its exception is reported with connection 0.
+    virtual void onReleased(int64_t token) { (void)token; }
     // A Java exception escaped one of the methods above; conn is 0 for onPost.
     // `error` is a global reference owned by the glue, valid during the call.
     virtual void onHandlerException(int64_t conn, jthrowable error) { (void)conn; (void)error; }
@@ -58,11 +70,11 @@ public:
     // IN_CALLBACK leaves everything intact; on success the handler is deleted.
     int destroy();
     int listen(const char *host, int port, int framing, int maxMessageSize, int idleTimeoutMs,
-               int connectTimeoutMs, int tcpNodelay, int keepaliveS, int64_t *OUTPUT);
+               int connectTimeoutMs, int tcpNodelay, int keepaliveS, int halfOpen, int64_t *OUTPUT);
     int listenerPort(int64_t listener, int *OUTPUT);
     int unlisten(int64_t listener);
     int connect(const char *host, int port, int framing, int maxMessageSize, int idleTimeoutMs,
-                int connectTimeoutMs, int tcpNodelay, int keepaliveS, int64_t *OUTPUT);
+                int connectTimeoutMs, int tcpNodelay, int keepaliveS, int halfOpen, int64_t *OUTPUT);
     // Bounds are checked by the Java caller.
     int send(JNIEnv *env, int64_t conn, jbyteArray data, int off, int len);
     int sendDirect(JNIEnv *env, int64_t conn, jobject directBuffer, int off, int len);
@@ -76,11 +88,38 @@ public:
     int check(int64_t conn);
     std::string address(int64_t conn, bool peer, int *OUTPUT);
 
+    int pauseRecv(int64_t conn);
+    int resumeRecv(int64_t conn);
+    int queuedBytes(int64_t conn, int64_t *OUTPUT);
+    int shutdownWrite(int64_t conn);
+    // parts[i] is a direct ByteBuffer or a byte[]; bytes offs[i]..offs[i]+lens[i]
+    // of it (bounds checked by the Java caller). Copied by the engine.
+    int sendv(JNIEnv *env, int64_t conn, jobjectArray parts, jintArray offs, jintArray lens);
+    // Zero-copy: the direct buffer's bytes are queued in place; onReleased(token)
+    // follows exactly once when the call succeeded, never when it failed.
+    int sendOwned(JNIEnv *env, int64_t conn, jobject directBuffer, int off, int len, int64_t token);
+    // onTimer(token) after delayMs, then every repeatMs (0 = once); *OUTPUT = the timer id.
+    int timerStart(int64_t delayMs, int64_t repeatMs, int64_t token, int64_t *OUTPUT);
+    int timerStop(int64_t timer);
+    // onConnPost(conn, token) once, serialized with conn's callbacks, before its onClose.
+    int connPost(int64_t conn, int64_t token);
+
+#ifndef SWIG
+    // The timer callback (glue.cpp): token of a live timer, false when it was stopped.
+    bool timerToken(uint64_t timer, int64_t *token);
+    NativeHandler *handler() const { return handler_; }
+#endif
+
 private:
     NativePort(const NativePort &);
     NativePort &operator=(const NativePort &);
     iocpnet_port *port_ = nullptr;
     NativeHandler *handler_ = nullptr;
+    // Live timers: engine id -> (Java token, repeating). The engine's timer
+    // callback gets only the id; a stopped timer's entry is gone, so a run
+    // racing with the stop finds nothing. Never held while Java code runs.
+    std::mutex timers_mu_;
+    std::unordered_map<uint64_t, std::pair<int64_t, bool>> timers_;
 };
 
 // logger: kept for the life of the process (another thread may still be

@@ -368,11 +368,13 @@ IOCPNET_API int IOCPNET_CALL iocpnet_send_owned(iocpnet_port *port, iocpnet_conn
  * queue nothing. Idempotent. Errors: INVALID_ARG, NOT_FOUND. */
 IOCPNET_API int IOCPNET_CALL iocpnet_shutdown_write(iocpnet_port *port, iocpnet_conn conn);
 
-/* Receive flow control. While paused the engine reads nothing more from the
- * socket (bytes stay in the kernel, so TCP's window slows the peer down) and
- * no on_data starts after iocpnet_pause_recv returns; bytes already read but
- * not yet delivered are kept and delivered after resume, in order, before
- * anything read later (and before a close the peer made meanwhile). The idle
+/* Receive flow control. While paused the engine stops reading the socket
+ * (bytes stay in the kernel, so TCP's window slows the peer down) and no
+ * on_data starts after iocpnet_pause_recv returns. Bytes already read but not
+ * yet delivered — with io_uring, also what the kernel had completed before
+ * the stop reached it, at most about a socket buffer — are kept and delivered
+ * after resume, in order, before anything read later (and before a close the
+ * peer made meanwhile); with RAW framing in on_data calls of at most 64 KiB. The idle
  * timeout does not run while paused and starts afresh on resume. Called
  * inside this connection's on_data, pause takes effect before the next
  * message; called on another thread it may race with an on_data its worker

@@ -10,7 +10,8 @@
 # 2 workers under 2 load processes verify and keep at least half the
 # throughput of 1 worker (one check per backend; the only speed bound here,
 # and a loose one: CI machines are shared and noisy, so numbers only mean
-# something from a full run).
+# something from a full run). The proxy scenario is among them: iocpnet's
+# proxy_server and HAProxy in front of an echo upstream (bench/proxy_bench.py).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=$root/build/bench/smoke.json
@@ -49,5 +50,10 @@ for path, what in ((sys.argv[1], "run.py"), (sys.argv[2], "idle_memory.py"), (sy
         passed, failed = passed + bool(good), failed + (not good)
     if not runs:
         failed += 1
+    if what == "run.py":  # the proxy scenario (bench/proxy_bench.py): iocpnet's proxy and HAProxy both ran
+        for name in ("iocpnet", "haproxy"):
+            if not any(r.get("scenario") == "proxy" and r.get("server") == name for r in runs):
+                print(f"FAIL proxy {name}: no run")
+                failed += 1
 print(f"bench-smoke: {passed} passed, {failed} failed")
 PY

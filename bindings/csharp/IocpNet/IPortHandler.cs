@@ -49,4 +49,13 @@ public interface IPortHandler
     /// <param name="connection">The connection.</param>
     /// <param name="error">The framing error.</param>
     void OnFramingError(Port port, ConnectionId connection, ErrorCode error) { }
+
+    /// <summary>
+    /// The peer of a <see cref="ConnectionOptions.HalfOpen"/> connection shut down its write side (its FIN came
+    /// after every byte before it was delivered). Called once; the connection stays open for sending. After
+    /// <see cref="Port.ShutdownWrite"/> on this side too, it closes (OnClose, PeerClosed) once both directions are done.
+    /// </summary>
+    /// <param name="port">The port.</param>
+    /// <param name="connection">The connection.</param>
+    void OnPeerShutdown(Port port, ConnectionId connection) { }
 }

@@ -73,6 +73,10 @@ public sealed class ConnectionOptions
     /// <summary>TCP keepalive idle time; null = the port's, zero = off.</summary>
     public TimeSpan? KeepAlive { get; set; }
 
+    /// <summary>False (default): the peer's shutdown closes the connection (PeerClosed). True: the connection stays
+    /// open for sending and <see cref="IPortHandler.OnPeerShutdown"/> is called instead (see <see cref="Port.ShutdownWrite"/>).</summary>
+    public bool HalfOpen { get; set; }
+
     internal NativeConnOptions ToNative()
     {
         NativeConnOptions opt;
@@ -83,6 +87,7 @@ public sealed class ConnectionOptions
         opt.connect_timeout_ms = ConnectTimeout is { } ct ? PortOptions.Millis(ct) : NativeApi.IOCPNET_INHERIT;
         opt.tcp_nodelay = NoDelay is { } nd ? (nd ? 1u : 0u) : NativeApi.IOCPNET_INHERIT;
         opt.keepalive_s = KeepAlive is { } ka ? PortOptions.Seconds(ka) : NativeApi.IOCPNET_INHERIT;
+        opt.half_open = HalfOpen ? 1u : 0u;
         return opt;
     }
 }

@@ -22,6 +22,7 @@ public sealed unsafe partial class Port
         cb->on_drain = &OnDrainNative;
         cb->on_close = &OnCloseNative;
         cb->on_framing_error = &OnFramingErrorNative;
+        cb->on_peer_shutdown = &OnPeerShutdownNative;
     }
 
     private static Port FromUser(IntPtr user) => (Port)GCHandle.FromIntPtr(user).Target!;
@@ -117,6 +118,20 @@ public sealed unsafe partial class Port
             self._handler.OnFramingError(self, new ConnectionId(conn), (ErrorCode)err);
         }
         catch (Exception ex) { Fail(self, ex, "OnFramingError", conn, close: true); }
+        finally { t_current = outer; }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    private static void OnPeerShutdownNative(IntPtr user, IntPtr port, ulong conn)
+    {
+        Port? self = null;
+        Port? outer = t_current;
+        try
+        {
+            self = t_current = FromUser(user);
+            self._handler.OnPeerShutdown(self, new ConnectionId(conn));
+        }
+        catch (Exception ex) { Fail(self, ex, "OnPeerShutdown", conn, close: true); }
         finally { t_current = outer; }
     }
 

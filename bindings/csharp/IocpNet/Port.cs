@@ -128,11 +128,11 @@ public sealed unsafe partial class Port : IDisposable
     /// <summary>Copies <paramref name="data"/> into the connection's send queue (adding the frame header or "\n" if framed).</summary>
     /// <param name="connection">The connection.</param>
     /// <param name="data">The bytes; copied before the call returns.</param>
-    /// <exception cref="IocpNetException">NotFound, WouldBlock (queue full: see <see cref="TrySend"/>), Limit, InvalidArg.</exception>
+    /// <exception cref="IocpNetException">NotFound, WouldBlock (queue full: see <see cref="TrySend(ConnectionId, ReadOnlySpan{byte})"/>), Limit, InvalidArg.</exception>
     public void Send(ConnectionId connection, ReadOnlySpan<byte> data) =>
         IocpNetException.Check(SendCore(connection, data), "Send");
 
-    /// <summary>As <see cref="Send"/>, but a full send queue returns false instead of throwing;
+    /// <summary>As <see cref="Send(ConnectionId, ReadOnlySpan{byte})"/>, but a full send queue returns false instead of throwing;
     /// <see cref="IPortHandler.OnDrain"/> follows once the queue is down to half.</summary>
     /// <param name="connection">The connection.</param>
     /// <param name="data">The bytes; copied before the call returns.</param>
@@ -156,7 +156,7 @@ public sealed unsafe partial class Port : IDisposable
 
     /// <summary>Sends one payload to many connections, sharing one copy; unknown, closed or full receivers are skipped.</summary>
     /// <param name="connections">The receivers.</param>
-    /// <param name="data">The payload (framed per receiver as in <see cref="Send"/>).</param>
+    /// <param name="data">The payload (framed per receiver as in <see cref="Send(ConnectionId, ReadOnlySpan{byte})"/>).</param>
     /// <returns>How many receivers got it.</returns>
     /// <exception cref="IocpNetException">NoMemory, InvalidArg.</exception>
     public int SendMany(ReadOnlySpan<ConnectionId> connections, ReadOnlySpan<byte> data)
@@ -263,6 +263,9 @@ public sealed unsafe partial class Port : IDisposable
         NativeMemory.Free(_callbacks);
         _callbacks = null;
         ClearUserState();
+        // The engine stopped every timer: their actions need not be kept alive any longer.
+        PortTimer.Forget(_timers.Keys);
+        _timers.Clear();
     }
 
     private static ushort CheckTcpPort(int port)

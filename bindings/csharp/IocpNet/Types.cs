@@ -98,6 +98,8 @@ public enum ErrorCode
     MessageTooLarge = -16,
     /// <summary>Network or host unreachable.</summary>
     Unreachable = -17,
+    /// <summary>The write side was shut down (<see cref="Port.ShutdownWrite"/>): nothing more can be sent.</summary>
+    WriteShutdown = -18,
 }
 
 /// <summary>A snapshot of a port's counters (<see cref="Port.Stats"/>).</summary>

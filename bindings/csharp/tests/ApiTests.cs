@@ -25,8 +25,10 @@ public class ApiTests
         NativeApi.iocpnet_conn_options_init(&opt);
         Assert.Equal((uint)sizeof(NativeConnOptions), opt.struct_size);
         Assert.Equal(NativeApi.IOCPNET_INHERIT, opt.keepalive_s);
-        // No _init for these: their LP64 layouts (uint32 + padding + 6 pointers; 2 x uint32 + 7 x uint64).
-        Assert.Equal(56, sizeof(NativeCallbacks));
+        Assert.Equal(0u, opt.half_open); // the appended field: its default lands where C put it
+        // No _init for these: their LP64 layouts (uint32 + padding + 7 pointers; 2 x uint32 + 7 x uint64; pointer + size_t).
+        Assert.Equal(64, sizeof(NativeCallbacks));
+        Assert.Equal(16, sizeof(NativeBuf));
         Assert.Equal(64, sizeof(NativeStats));
     }
 
@@ -40,6 +42,8 @@ public class ApiTests
             Assert.Equal(expected, NativeApi.iocpnet_err_name((int)code));
         }
         Assert.Equal("IOCPNET_E_UNKNOWN", NativeApi.iocpnet_err_name(-1000));
+        // The codes are 0, -1, -2, ...: one below the lowest member is not in the engine's table, so none is missing.
+        Assert.Equal("IOCPNET_E_UNKNOWN", NativeApi.iocpnet_err_name((int)Enum.GetValues<ErrorCode>().Min() - 1));
     }
 
     [Fact]

@@ -16,6 +16,7 @@ public sealed class Recorder : IPortHandler
     private readonly Dictionary<ulong, List<byte[]>> _messages = new();
     private readonly Dictionary<ulong, int> _drains = new();
     private readonly List<(ulong Conn, ErrorCode Error)> _framingErrors = new();
+    private readonly Dictionary<ulong, int> _peerShutdowns = new();
 
     /// <summary>Echo what accepted connections send.</summary>
     public bool EchoAccepted { get; set; }
@@ -23,12 +24,18 @@ public sealed class Recorder : IPortHandler
     /// <summary>Runs first in every OnData (may throw, to test the exception policy).</summary>
     public DataHook? OnDataHook { get; set; }
 
+    /// <summary>Runs first in OnAccept, OnPeerShutdown and OnClose respectively.</summary>
+    public Action<Port, ConnectionId>? OnAcceptHook { get; set; }
+    public Action<Port, ConnectionId>? OnPeerShutdownHook { get; set; }
+    public Action<Port, ConnectionId>? OnCloseHook { get; set; }
+
     /// <summary>Managed ids of the threads that ran callbacks.</summary>
     public ConcurrentDictionary<int, bool> CallbackThreads { get; } = new();
 
     public void OnAccept(Port port, ulong listener, ConnectionId connection)
     {
         Note();
+        OnAcceptHook?.Invoke(port, connection);
         lock (_gate) { _accepted.Add(connection.Value); Monitor.PulseAll(_gate); }
     }
 
@@ -67,7 +74,15 @@ public sealed class Recorder : IPortHandler
     public void OnClose(Port port, ConnectionId connection, ErrorCode reason)
     {
         Note();
+        OnCloseHook?.Invoke(port, connection);
         lock (_gate) { _closed[connection.Value] = reason; Monitor.PulseAll(_gate); }
+    }
+
+    public void OnPeerShutdown(Port port, ConnectionId connection)
+    {
+        Note();
+        OnPeerShutdownHook?.Invoke(port, connection);
+        lock (_gate) { _peerShutdowns[connection.Value] = _peerShutdowns.GetValueOrDefault(connection.Value) + 1; Monitor.PulseAll(_gate); }
     }
 
     public void OnFramingError(Port port, ConnectionId connection, ErrorCode error)
@@ -107,6 +122,7 @@ public sealed class Recorder : IPortHandler
     public IReadOnlyList<byte[]> MessagesFrom(ConnectionId c) => _messages.TryGetValue(c.Value, out List<byte[]>? l) ? l : Array.Empty<byte[]>();
     public long TotalBytes => _bytes.Values.Sum(m => m.Length);
     public int Drains(ConnectionId c) => _drains.GetValueOrDefault(c.Value);
+    public int PeerShutdowns(ConnectionId c) => _peerShutdowns.GetValueOrDefault(c.Value);
 }
 
 /// <summary>Helpers shared by the tests.</summary>

@@ -31,6 +31,7 @@ internal struct NativeConnOptions
     public uint connect_timeout_ms;
     public uint tcp_nodelay;
     public uint keepalive_s;
+    public uint half_open;
 }
 
 [StructLayout(LayoutKind.Sequential)]
@@ -43,6 +44,15 @@ internal unsafe struct NativeCallbacks
     public delegate* unmanaged[Cdecl]<IntPtr, IntPtr, ulong, void> on_drain;
     public delegate* unmanaged[Cdecl]<IntPtr, IntPtr, ulong, int, void> on_close;
     public delegate* unmanaged[Cdecl]<IntPtr, IntPtr, ulong, int, void> on_framing_error;
+    public delegate* unmanaged[Cdecl]<IntPtr, IntPtr, ulong, void> on_peer_shutdown;
+}
+
+/// <summary>iocpnet_buf: one buffer of iocpnet_sendv.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct NativeBuf
+{
+    public byte* data;
+    public nuint len;
 }
 
 [StructLayout(LayoutKind.Sequential)]

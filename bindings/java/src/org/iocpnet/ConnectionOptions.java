@@ -14,6 +14,7 @@ public final class ConnectionOptions {
     int connectTimeoutMs = INHERIT;
     int tcpNoDelay = INHERIT;
     int keepaliveSeconds = INHERIT;
+    boolean halfOpen;
 
     /** Creates options: RAW framing, everything else from the port. */
     public ConnectionOptions() {}
@@ -53,4 +54,12 @@ public final class ConnectionOptions {
      * @return this
      */
     public ConnectionOptions keepaliveSeconds(int s) { keepaliveSeconds = PortOptions.nonNegative(s, "keepaliveSeconds"); return this; }
+
+    /**
+     * @param on false (default): the peer's shutdown closes the connection (PEER_CLOSED); true: the
+     *           connection stays open for sending and {@link Handler#onPeerShutdown} is called instead
+     *           (see {@link Port#shutdownWrite})
+     * @return this
+     */
+    public ConnectionOptions halfOpen(boolean on) { halfOpen = on; return this; }
 }

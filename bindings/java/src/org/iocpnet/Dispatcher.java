@@ -76,8 +76,34 @@ final class Dispatcher extends NativeHandler {
     }
 
     @Override
-    public void onHandlerException(long conn, Throwable error) {
+    public void onPeerShutdown(long conn) {
         mark();
+        handler.onPeerShutdown(port, conn);
+    }
+
+    @Override
+    public void onTimer(long token) {
+        mark();
+        port.runTimer(token);
+    }
+
+    @Override
+    public void onConnPost(long conn, long token) {
+        mark();
+        Runnable task = port.takePosted(token);
+        if (task != null) task.run();
+    }
+
+    // No mark(): the release may run on the thread inside sendOwned (a copying layer), not a worker.
+    @Override
+    public void onReleased(long token) {
+        port.released(token);
+    }
+
+    @Override
+    public void onHandlerException(long conn, Throwable error) {
+        // No mark(): it follows the upcall that threw, which marked a worker already; after
+        // onReleased it may be the application's thread inside sendOwned, never to be marked.
         handler.onHandlerException(port, conn, error);
     }
 }

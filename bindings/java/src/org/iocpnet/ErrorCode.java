@@ -43,6 +43,8 @@ public final class ErrorCode {
     public static final int MESSAGE_TOO_LARGE = -16;
     /** Network or host unreachable. */
     public static final int UNREACHABLE = -17;
+    /** The write side was shut down ({@link Port#shutdownWrite}): nothing more can be sent. */
+    public static final int WRITE_SHUTDOWN = -18;
 
     /**
      * @param code an iocpnet error code

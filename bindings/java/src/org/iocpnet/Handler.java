@@ -66,11 +66,22 @@ public interface Handler {
     default void onFramingError(Port port, long conn, int error) {}
 
     /**
-     * A callback (or a task given to {@link Port#post}) threw. The connection
-     * is aborted after this returns. The default logs to {@link System.Logger}
+     * The peer of a half-open connection ({@link ConnectionOptions#halfOpen}) shut down its write side
+     * (its FIN came after every byte before it was delivered). Called once; the connection stays open
+     * for sending. After {@link Port#shutdownWrite} on this side too it closes (onClose, PEER_CLOSED)
+     * once both directions are done.
+     * @param port the port
+     * @param conn the connection
+     */
+    default void onPeerShutdown(Port port, long conn) {}
+
+    /**
+     * A callback (or a task given to {@link Port#post}, a timer's task, or the
+     * release callback of {@link Port#sendOwned}) threw. The connection
+     * is aborted after this returns (none for connection 0). The default logs to {@link System.Logger}
      * "org.iocpnet" at WARNING.
      * @param port the port
-     * @param conn the connection, 0 for a posted task
+     * @param conn the connection, 0 for a task of {@link Port#post(Runnable)}, a timer or a release callback
      * @param error what was thrown
      */
     default void onHandlerException(Port port, long conn, Throwable error) {

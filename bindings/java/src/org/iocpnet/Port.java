@@ -1,11 +1,13 @@
 package org.iocpnet;
 
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 
 /**
  * An iocpnet engine instance: worker threads, listeners and connections, with
@@ -33,6 +35,10 @@ public final class Port implements AutoCloseable {
     private final AtomicInteger users = new AtomicInteger();
     private final ConcurrentHashMap<Long, Object> attachments = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, Runnable> posted = new ConcurrentHashMap<>();
+    // Keep what native code refers to by token reachable: timers until stopped or
+    // fired, owned buffers until released.
+    private final ConcurrentHashMap<Long, PortTimer> timers = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, Owned> owned = new ConcurrentHashMap<>();
     private final AtomicLong nextToken = new AtomicLong();
     private final Object closeLock = new Object();
 
@@ -102,7 +108,7 @@ public final class Port implements AutoCloseable {
         int rc;
         try {
             rc = nativePort.listen(host, checkPort(port), o.framing.value, o.maxMessageSize, o.idleTimeoutMs,
-                    o.connectTimeoutMs, o.tcpNoDelay, o.keepaliveSeconds, out);
+                    o.connectTimeoutMs, o.tcpNoDelay, o.keepaliveSeconds, o.halfOpen ? 1 : 0, out);
         } finally { leave(c); }
         IocpNetException.check(rc, "listen");
         return out[0];
@@ -157,7 +163,7 @@ public final class Port implements AutoCloseable {
         int rc;
         try {
             rc = nativePort.connect(host, checkPort(port), o.framing.value, o.maxMessageSize, o.idleTimeoutMs,
-                    o.connectTimeoutMs, o.tcpNoDelay, o.keepaliveSeconds, out);
+                    o.connectTimeoutMs, o.tcpNoDelay, o.keepaliveSeconds, o.halfOpen ? 1 : 0, out);
         } finally { leave(c); }
         IocpNetException.check(rc, "connect");
         return out[0];
@@ -300,6 +306,175 @@ public final class Port implements AutoCloseable {
     @SuppressWarnings("unchecked")
     public <T> T attachment(long conn) { return (T) attachments.get(conn); }
 
+    // ------------------------------------------- flow control and half-close
+
+    /**
+     * Stops reading from the connection: no onData starts after this returns (one already being
+     * delivered on another thread may finish), the bytes stay in the kernel so TCP slows the peer
+     * down, and the idle timeout does not run. Bytes already read are kept and delivered, in order,
+     * after {@link #resumeReceive}. Idempotent.
+     * @param conn connection
+     * @throws IocpNetException NOT_FOUND
+     */
+    public void pauseReceive(long conn) {
+        boolean c = enter();
+        int rc;
+        try { rc = nativePort.pauseRecv(conn); } finally { leave(c); }
+        IocpNetException.check(rc, "pauseReceive");
+    }
+
+    /**
+     * Reads again after {@link #pauseReceive}; held bytes are delivered first, on a worker (never
+     * inside this call). Idempotent.
+     * @param conn connection
+     * @throws IocpNetException NOT_FOUND
+     */
+    public void resumeReceive(long conn) {
+        boolean c = enter();
+        int rc;
+        try { rc = nativePort.resumeRecv(conn); } finally { leave(c); }
+        IocpNetException.check(rc, "resumeReceive");
+    }
+
+    /**
+     * @param conn connection
+     * @return bytes queued (payload and framing) that the system has not taken yet: what counts
+     *         toward {@link PortOptions#maxSendQueueBytes}
+     * @throws IocpNetException NOT_FOUND
+     */
+    public long queuedBytes(long conn) {
+        long[] out = new long[1];
+        boolean c = enter();
+        int rc;
+        try { rc = nativePort.queuedBytes(conn, out); } finally { leave(c); }
+        IocpNetException.check(rc, "queuedBytes");
+        return out[0];
+    }
+
+    /**
+     * Half-close: once everything queued is sent, shuts down the write side (the peer reads EOF); the
+     * connection keeps receiving. Later sends fail with {@link ErrorCode#WRITE_SHUTDOWN}. A
+     * {@link ConnectionOptions#halfOpen} connection closes once the peer has shut down too. Idempotent.
+     * @param conn connection
+     * @throws IocpNetException NOT_FOUND
+     */
+    public void shutdownWrite(long conn) {
+        boolean c = enter();
+        int rc;
+        try { rc = nativePort.shutdownWrite(conn); } finally { leave(c); }
+        IocpNetException.check(rc, "shutdownWrite");
+    }
+
+    /**
+     * Sends the remaining bytes of several buffers as one message (framing applies to their
+     * concatenation), copied and queued all or nothing; on success every position advances to its limit.
+     * @param conn connection
+     * @param buffers the parts, in order (direct ones are read in place)
+     * @throws IocpNetException as {@link #send(long, byte[], int, int)}, and WRITE_SHUTDOWN
+     */
+    public void send(long conn, ByteBuffer[] buffers) { IocpNetException.check(sendVector(conn, buffers), "send"); }
+
+    /**
+     * @param conn connection
+     * @param buffers the parts, in order (positions advance when accepted)
+     * @return false when the queue is full (nothing queued; onDrain follows)
+     */
+    public boolean trySend(long conn, ByteBuffer[] buffers) { return accepted(sendVector(conn, buffers)); }
+
+    /**
+     * Zero-copy send of a direct buffer's remaining bytes: the engine reads them in place, so they
+     * must not change until {@code released} runs — exactly once, on a worker thread (or inside this
+     * call when the engine had to copy the bytes anyway, e.g. for a TLS layer), when the engine
+     * no longer needs them (sent, or dropped by a close or {@link #close()}). Until then the port keeps
+     * the buffer reachable. The position advances to the limit when the call succeeds; when it fails
+     * (an exception) nothing is kept and {@code released} never runs. An exception thrown by
+     * {@code released} goes to {@link Handler#onHandlerException} with connection 0.
+     * @param conn connection
+     * @param direct a direct buffer
+     * @param released given the buffer once the engine let go of it; may be null
+     * @throws IllegalArgumentException the buffer is not direct
+     * @throws IocpNetException as {@link #send(long, byte[], int, int)}, and WRITE_SHUTDOWN
+     */
+    public void sendOwned(long conn, ByteBuffer direct, Consumer<ByteBuffer> released) {
+        IocpNetException.check(sendOwnedCore(conn, direct, released), "sendOwned");
+    }
+
+    /**
+     * As {@link #sendOwned}, but a full queue gives false (nothing kept, {@code released} never runs, onDrain follows).
+     * @param conn connection
+     * @param direct a direct buffer
+     * @param released given the buffer once the engine let go of it; may be null
+     * @return false on WOULD_BLOCK
+     */
+    public boolean trySendOwned(long conn, ByteBuffer direct, Consumer<ByteBuffer> released) {
+        return accepted(sendOwnedCore(conn, direct, released));
+    }
+
+    /**
+     * Runs task exactly once on the connection's worker, serialized with its callbacks (never at the
+     * same time, never inside this call) and before its last one: if the connection closes first, the
+     * task runs just before onClose. If it throws, {@link Handler#onHandlerException} gets the
+     * connection, which is then aborted (as for a callback).
+     * @param conn connection
+     * @param task the task, kept reachable until it ran
+     * @throws IocpNetException NOT_FOUND (closing or closed: the task will not run), SHUTTING_DOWN
+     */
+    public void post(long conn, Runnable task) {
+        Objects.requireNonNull(task, "task");
+        long token = nextToken.incrementAndGet();
+        posted.put(token, task);
+        boolean c = enter();
+        int rc;
+        try { rc = nativePort.connPost(conn, token); } finally { leave(c); }
+        if (rc != ErrorCode.OK) {
+            posted.remove(token);
+            IocpNetException.check(rc, "post");
+        }
+    }
+
+    // ---------------------------------------------------------------- timers
+
+    /**
+     * Starts a timer on the port's workers: task runs once {@code delay} has passed, then every
+     * {@code repeat} (null = once), never twice at once. Close the timer to stop it; until then (or
+     * until a one-shot ran, or the port is closed) the port keeps the task reachable. If the task
+     * throws, {@link Handler#onHandlerException} gets connection 0 and the timer keeps its schedule.
+     * @param delay time before the first run (rounded up to milliseconds)
+     * @param repeat period of later runs, positive; null for a one-shot timer
+     * @param task the work
+     * @return the timer
+     * @throws IocpNetException SHUTTING_DOWN
+     */
+    public PortTimer startTimer(Duration delay, Duration repeat, Runnable task) {
+        Objects.requireNonNull(task, "task");
+        return startTimer(delay, repeat, t -> task.run());
+    }
+
+    /**
+     * As {@link #startTimer(Duration, Duration, Runnable)}; the task gets its timer (e.g. to stop it).
+     * @param delay time before the first run
+     * @param repeat period of later runs, positive; null for a one-shot timer
+     * @param task the work, given its timer
+     * @return the timer
+     */
+    public PortTimer startTimer(Duration delay, Duration repeat, Consumer<PortTimer> task) {
+        Objects.requireNonNull(task, "task");
+        long delayMs = PortTimer.millis(delay, "delay", true);
+        long repeatMs = repeat == null ? 0 : PortTimer.millis(repeat, "repeat", false);
+        PortTimer t = new PortTimer(this, nextToken.incrementAndGet(), repeatMs != 0, task);
+        timers.put(t.token, t); // before the engine can run it (on another worker, at once)
+        long[] out = new long[1];
+        boolean c = enter();
+        int rc;
+        try { rc = nativePort.timerStart(delayMs, repeatMs, t.token, out); } finally { leave(c); }
+        if (rc != ErrorCode.OK) {
+            timers.remove(t.token);
+            IocpNetException.check(rc, "startTimer");
+        }
+        t.started(out[0]);
+        return t;
+    }
+
     // ----------------------------------------------------------------- port
 
     /**
@@ -370,6 +545,8 @@ public final class Port implements AutoCloseable {
         nativePort.delete();
         attachments.clear();
         posted.clear();
+        timers.clear(); // the engine stopped them all
+        owned.clear(); // released during destroy already
         state.set(CLOSED);
     }
 
@@ -438,4 +615,81 @@ public final class Port implements AutoCloseable {
     void forget(long conn) { attachments.remove(conn); }
 
     Runnable takePosted(long token) { return posted.remove(token); }
+
+    boolean timerActive(long token) { return timers.containsKey(token); }
+
+    /** Forgets a timer; true when it was active. Its engine timer is stopped by the caller (id known) or by startTimer. */
+    boolean forgetTimer(long token) { return timers.remove(token) != null; }
+
+    void stopNativeTimer(long id) {
+        if (state.get() == CLOSED) return; // every timer ended with the port
+        boolean c;
+        try { c = enter(); } catch (IllegalStateException closed) { return; }
+        try { nativePort.timerStop(id); } finally { leave(c); } // NOT_FOUND: it ended already
+    }
+
+    void runTimer(long token) {
+        PortTimer t = timers.get(token);
+        if (t == null) return; // stopped meanwhile
+        if (!t.repeating && timers.remove(token) == null) return; // a one-shot runs once
+        t.task.accept(t);
+    }
+
+    private static final class Owned {
+        final ByteBuffer buffer;
+        final Consumer<ByteBuffer> released;
+
+        Owned(ByteBuffer buffer, Consumer<ByteBuffer> released) {
+            this.buffer = buffer;
+            this.released = released;
+        }
+    }
+
+    void released(long token) {
+        Owned o = owned.remove(token);
+        if (o != null && o.released != null) o.released.accept(o.buffer);
+    }
+
+    private int sendOwnedCore(long conn, ByteBuffer b, Consumer<ByteBuffer> released) {
+        Objects.requireNonNull(b, "buffer");
+        if (!b.isDirect()) throw new IllegalArgumentException("sendOwned needs a direct ByteBuffer");
+        int pos = b.position(), len = b.remaining();
+        long token = nextToken.incrementAndGet();
+        owned.put(token, new Owned(b, released)); // before the call: the release may come at once
+        boolean c = enter();
+        int rc;
+        try { rc = nativePort.sendOwned(conn, b, pos, len, token); }
+        catch (RuntimeException | Error e) { owned.remove(token); throw e; }
+        finally { leave(c); }
+        if (rc == ErrorCode.OK) b.position(pos + len);
+        else owned.remove(token); // refused: the engine keeps nothing and will not call back
+        return rc;
+    }
+
+    private int sendVector(long conn, ByteBuffer[] buffers) {
+        int n = buffers.length;
+        Object[] parts = new Object[n];
+        int[] offs = new int[n], lens = new int[n];
+        for (int i = 0; i < n; i++) {
+            ByteBuffer b = Objects.requireNonNull(buffers[i], "buffer");
+            lens[i] = b.remaining();
+            if (b.isDirect()) {
+                parts[i] = b;
+                offs[i] = b.position();
+            } else if (b.hasArray()) {
+                parts[i] = b.array();
+                offs[i] = b.arrayOffset() + b.position();
+            } else { // a read-only heap buffer hides its array
+                byte[] copy = new byte[lens[i]];
+                b.duplicate().get(copy);
+                parts[i] = copy;
+            }
+        }
+        boolean c = enter();
+        int rc;
+        try { rc = nativePort.sendv(conn, parts, offs, lens); } finally { leave(c); }
+        if (rc == ErrorCode.OK)
+            for (ByteBuffer b : buffers) b.position(b.limit());
+        return rc;
+    }
 }

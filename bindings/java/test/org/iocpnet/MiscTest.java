@@ -22,7 +22,9 @@ class MiscTest {
             assertEquals(expected, ErrorCode.name(code), "constant " + f.getName());
             checked++;
         }
-        assertEquals(18, checked);
+        assertEquals(19, checked);
+        // The codes are 0, -1, -2, ...: the one past the last constant is not in the engine's table.
+        assertEquals("IOCPNET_E_UNKNOWN", ErrorCode.name(-checked));
         assertEquals("IOCPNET_E_UNKNOWN", ErrorCode.name(-999));
         assertEquals("connection refused", ErrorCode.message(ErrorCode.CONN_REFUSED));
         assertEquals(IocpNet.VERSION, IocpNet.nativeVersion());
