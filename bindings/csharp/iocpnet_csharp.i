@@ -115,5 +115,6 @@ IOCPNET_CS_OUT(nuint, size_t *queued)
 %ignore iocpnet_callbacks;
 %ignore iocpnet_stats;
 %ignore iocpnet_buf;
+%ignore iocpnet_tls_options; /* TLS in C# comes with the binding's TLS options (not yet) */
 
 %include "iocpnet/iocpnet.h"
