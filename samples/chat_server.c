@@ -7,7 +7,8 @@
  *               [--max-queue BYTES]   (per-client send queue; default 4 MiB)
  *               [--tls-cert FILE --tls-key FILE]   (serve the chat over TLS)
  *               [--redis HOST:PORT [--node NAME]]   (see chat_bus.h)
- *               [--web-port PORT]     (browsers: the page at /, the chat at /ws; chat_web.h)
+ *               [--web-port PORT]     (browsers: the page at /, the chat at /ws; chat_web.h;
+ *                                      https and wss with --tls-cert/--tls-key)
  *
  * Protocol (one line = one message, "\n" or "\r\n"). Everyone starts in the
  * room "lobby"; "the room" below is the sender's room.
@@ -365,7 +366,7 @@ int main(int argc, char **argv)
     if (sample_tls(&opt, 1, &tls) != 0) return 1;
     copt.tls = tls; /* NULL: plain TCP */
     if (sample_serve(&opt, &cbs, &cfg, &copt, &chat_port, &listener) != 0) return 1;
-    if (web && chat_web_listen(chat_port, opt.host, web_port, MAX_LINE, &web_listener) != 0) {
+    if (web && chat_web_listen(chat_port, opt.host, web_port, MAX_LINE, tls, &web_listener) != 0) {
         iocpnet_port_destroy(chat_port);
         return 1;
     }
