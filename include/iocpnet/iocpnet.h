@@ -493,6 +493,9 @@ IOCPNET_API int IOCPNET_CALL iocpnet_set_log(uint32_t level, iocpnet_log_fn fn, 
  * has that reason. An idle timeout closes with 1001.
  * send_many shares one payload among server-side receivers: the frame
  * header lives beside each queue's reference, not in a copy.
+ * With a TLS configuration in the same options (wss), the TLS handshake
+ * comes first and the upgrade runs over it; on_accept / on_connect(OK) come
+ * after both, and a graceful close sends the close frame, then close_notify.
  */
 
 enum { IOCPNET_WS_TEXT = 1, IOCPNET_WS_BINARY = 2 };
