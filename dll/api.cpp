@@ -7,6 +7,7 @@
 
 #include "errors.hpp"
 #include "port.hpp"
+#include "tls/tls.hpp"
 
 using namespace iocpnet;
 
@@ -56,6 +57,8 @@ int resolve_opts(Port *p, const iocpnet_conn_options *in, ConnOpts *out) {
     for (const std::string *s : {&out->ws_host, &out->ws_path})
         for (char ch : *s)
             if ((unsigned char)ch <= ' ') return fail(IOCPNET_E_INVALID_ARG, "ws_host / ws_path with a space or control byte");
+    out->tls = static_cast<TlsConfig *>(o.tls);
+    out->server_name = o.server_name;
     return IOCPNET_OK;
 }
 
@@ -183,6 +186,7 @@ int iocpnet_listen_ex(iocpnet_port *port, const char *host, uint16_t tcp_port, c
         ConnOpts o;
         int rc = resolve_opts(as_port(port), opt, &o);
         if (rc != IOCPNET_OK) return rc;
+        if (o.tls && o.tls->client) return fail(IOCPNET_E_INVALID_ARG, "a listener needs a TLS server configuration");
         return as_port(port)->listen(host, tcp_port, o, out);
     });
 }
@@ -217,6 +221,7 @@ int iocpnet_connect_ex(iocpnet_port *port, const char *host, uint16_t tcp_port, 
         if (rc != IOCPNET_OK) return rc;
         if (o.framing == IOCPNET_FRAMING_WEBSOCKET && o.ws_host.empty())
             o.ws_host = (strchr(host, ':') ? "[" + std::string(host) + "]" : std::string(host)) + ":" + std::to_string(tcp_port);
+        if (o.tls && !o.tls->client) return fail(IOCPNET_E_INVALID_ARG, "a connection needs a TLS client configuration");
         return as_port(port)->connect(host, tcp_port, o, out);
     });
 }

@@ -2,9 +2,11 @@
 // addresses) and the owner's side of its state machine: tasks, drive and
 // release. See connection.hpp for the states and the transition table.
 #include <cstring>
+#include <string>
 
 #include "errors.hpp"
 #include "port.hpp"
+#include "tls/tls.hpp"
 
 namespace iocpnet {
 
@@ -54,6 +56,7 @@ bool Port::close_locked(Conn *c, int reason, bool abort) {
         c->wire = abort ? Wire::cutting : c->wire == Wire::shut ? Wire::lingering : Wire::flushing;
         c->deadline = 0;
         if (abort) net_set_abortive(c->sock->fd);
+        else if (c->tls) c->tls->close_notify(c->q); // TLS's own close before the TCP shutdown
         queue_task(c, Task::notify_close); // on_close never nests in another callback
         return true;
     case Life::connect_failing:
@@ -104,11 +107,20 @@ int Port::connect(const char *host, uint16_t tcp_port, const ConnOpts &o, uint64
     };
     if (stopping.load()) return uncount(IOCPNET_E_SHUTTING_DOWN, "the port is being destroyed");
     if (max_conns && live > max_conns) return uncount(IOCPNET_E_LIMIT, "max_connections reached");
+    TlsSession *ts = nullptr;
+    if (o.tls && (rc = TlsSession::create(o.tls, o.server_name ? o.server_name : host, &ts)) != IOCPNET_OK) {
+        std::string why = last_error();
+        return uncount(rc, why.c_str());
+    }
     BSock *s = nullptr;
     rc = be->open_stream(a, &s);
-    if (rc != IOCPNET_OK) return uncount(rc, last_error());
+    if (rc != IOCPNET_OK) {
+        delete ts;
+        return uncount(rc, last_error());
+    }
     Conn *c = conns.alloc();
     if (!c) {
+        delete ts;
         be->release(s);
         return uncount(IOCPNET_E_NO_MEMORY, "no memory for a new connection");
     }
@@ -121,7 +133,9 @@ int Port::connect(const char *host, uint16_t tcp_port, const ConnOpts &o, uint64
     s->worker = c->worker;
     s->ctx = c;
     c->opts = o;
-    c->pipe.reset(o.framing, o.max_message, nullptr, true);
+    c->opts.server_name = nullptr;
+    c->tls = ts;
+    c->pipe.reset(o.framing, o.max_message, ts, true);
     if (c->pipe.ws()) { // the Upgrade request goes before anything the user queues
         std::string req = c->pipe.ws()->client_request(o.ws_host, o.ws_path.empty() ? "/" : o.ws_path);
         if (!ws_queue_locked(c, reinterpret_cast<const uint8_t *>(req.data()), req.size()))
@@ -148,9 +162,10 @@ int Port::queue_payload(Conn *c, const IoVec *parts, size_t n, size_t len, Share
     if (rc != IOCPNET_OK) return rc;
     size_t total = f.total(len);
     if (total > max_queue) return fail(IOCPNET_E_LIMIT, "%zu bytes exceed max_send_queue_bytes", total);
-    if (c->q.bytes() + total > max_queue) {
+    size_t queued = c->pipe.queued(c->q); // payload bytes: a layer's own bytes do not count
+    if (queued + total > max_queue) {
         c->want_drain = true;
-        return fail(IOCPNET_E_WOULD_BLOCK, "send queue full (%zu bytes queued)", c->q.bytes());
+        return fail(IOCPNET_E_WOULD_BLOCK, "send queue full (%zu bytes queued)", queued);
     }
     BlockCache *cache = &workers[c->worker]->blocks;
     if (sp ? !c->pipe.send(f, parts[0].base, len, sp, c->q, cache) : !c->pipe.send(f, parts, n, c->q, cache)) {
@@ -246,6 +261,7 @@ int Port::shutdown_write(uint64_t id) {
     if (!r) return not_found(id);
     if (!r->shut_wr) {
         r->shut_wr = true;
+        if (r->tls) r->tls->close_notify(r->q); // TLS's own half-close before the TCP one
         if (!(r->ops & kOpSend)) request_drive(r.conn, r.lk);
     }
     return IOCPNET_OK;
@@ -264,7 +280,7 @@ int Port::pause_recv(uint64_t id, bool pause) {
 int Port::queued_bytes(uint64_t id, uint64_t *out) {
     ConnRef r(conns, id, true);
     if (!r) return not_found(id);
-    *out = r->q.bytes();
+    *out = r->pipe.queued(r->q); // payload bytes (with TLS: plaintext)
     return IOCPNET_OK;
 }
 
@@ -315,8 +331,9 @@ int Port::address(uint64_t id, bool peer, char *buf, size_t len) {
 
 void Port::drop_queue(Conn *c) {
     Worker &wk = *workers[c->worker];
-    wk.stats.queued.fetch_sub(int64_t(c->q.bytes()), std::memory_order_relaxed);
+    wk.stats.queued.fetch_sub(int64_t(c->pipe.queued(c->q)), std::memory_order_relaxed);
     c->q.clear(&wk.blocks);
+    if (c->pipe.layer()) c->pipe.layer()->dropped();
 }
 
 void Port::uncount_conn() {
@@ -360,7 +377,7 @@ void Port::drive(Conn *c) {
         std::lock_guard<std::mutex> lk(c->mu);
         Life l = c->life.load(std::memory_order_acquire);
         // A connection that never reached open has an empty queue and a cut wire.
-        bool connected = l == Life::open || l == Life::closing || l == Life::closed;
+        bool connected = l == Life::open || l == Life::closing || l == Life::closed || c->hs; // hs: TLS handshake
         if ((c->wire == Wire::live || c->wire == Wire::flushing) && connected && !(c->ops & kOpSend) && !c->q.empty()) {
             n = c->q.gather(wk.iov, 64);
             c->ops |= kOpSend;
@@ -410,6 +427,9 @@ void Port::unref(Conn *c) {
         c->sock = nullptr;
         drop_queue(c);
         c->pipe.reset(IOCPNET_FRAMING_RAW, 0);
+        delete c->tls;
+        c->tls = nullptr;
+        c->hs = false;
         c->id.store(0, std::memory_order_release);
         c->life.store(Life::free, std::memory_order_release);
         c->wire = Wire::live;

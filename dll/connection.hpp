@@ -31,11 +31,19 @@
 //   closed         no      last reference dropped    -> free (socket released)
 //   * visible: send, close, set_user find it; get_user and the address calls
 //     also work in connect_failing and closing, and during the last callback.
+//   With TLS (tls/tls_flow.cpp) a handshake (`hs`) runs first, reading and
+//   sending while still accepted / connecting: connect done OK or the start
+//   task begin it; its end -> open, on_connect(OK) / on_accept; its failure
+//   -> connect_failing, on_connect(TLS) task / closed without a callback
+//   (the alert flushed); its deadline -> as a connect timeout / dropped.
 //   WebSocket (ws_conn.cpp): on_accept / on_connect(OK) wait for the
 //   upgrade; until then the connection is open but unannounced, no other
 //   callback runs for it, and its close reports nothing (a server) or
 //   on_connect(reason) (a client). A graceful close of an upgraded one
 //   queues a close frame first.
+//   Both (wss): the TLS handshake, then the upgrade over it (open but
+//   unannounced), then on_accept / on_connect(OK); a graceful close queues
+//   the close frame, then close_notify.
 //
 // Wire (what the socket does; owner only, except the request to cut):
 //   live -> flushing (graceful: send what is queued) -> lingering (write side
@@ -62,6 +70,9 @@
 
 namespace iocpnet {
 
+struct TlsConfig;  // tls/tls.hpp
+class TlsSession;
+
 // Options resolved for one connection (config + listener/connect options).
 struct ConnOpts {
     uint32_t max_message = 1u << 20;
@@ -70,6 +81,8 @@ struct ConnOpts {
     bool nodelay = true;
     bool half_open = false;
     std::string ws_host, ws_path; // WEBSOCKET client: Host header ("" = host:port) and path
+    TlsConfig *tls = nullptr;          // TLS (a listener holds a reference; a connection's session does)
+    const char *server_name = nullptr; // connect only: valid during the call
 };
 
 enum class Life : uint8_t { free, connecting, connect_failing, accepted, open, closing, closed };
@@ -111,6 +124,9 @@ struct Conn {
     NetAddr peer, local;                 // known once connected; formatted on demand
     SendQueue q;
     Pipeline pipe;                       // owner only
+    TlsSession *tls = nullptr;           // the pipeline's TLS layer, or NULL (freed with the slot, under mu)
+    bool hs = false;                     // owner only: a TLS handshake runs (life stays accepted /
+                                         // connecting; see tls/tls_flow.cpp)
 
     bool visible() const {
         Life l = life.load(std::memory_order_acquire);

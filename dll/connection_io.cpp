@@ -3,6 +3,7 @@
 // to a callback: backend completion -> here -> pipeline -> callback.
 #include "errors.hpp"
 #include "port.hpp"
+#include "tls/tls.hpp"
 
 namespace iocpnet {
 
@@ -16,20 +17,43 @@ struct Ready {
 };
 } // namespace
 
-void Port::arm_recv(Conn *c) {
+bool Port::arm_recv(Conn *c) {
     {
         std::lock_guard<std::mutex> lk(c->mu);
-        if (c->life.load(std::memory_order_acquire) != Life::open || (c->ops & kOpRecv) || c->peer_shut ||
-            c->paused.load(std::memory_order_relaxed) || c->recv_end != RecvEnd::none)
-            return;
+        Life l = c->life.load(std::memory_order_acquire);
+        // A TLS handshake reads before the connection is open (tls/tls_flow.cpp).
+        bool reads = c->hs ? l == Life::accepted || l == Life::connecting
+                           : l == Life::open && !c->peer_shut && !c->paused.load(std::memory_order_relaxed) &&
+                                 c->recv_end == RecvEnd::none;
+        if (!reads) return false;
+        if (c->ops & kOpRecv) return true;
         c->ops |= kOpRecv;
         c->refs++;
     }
     be->recv(c->sock);
+    return true;
+}
+
+// Received bytes up the pipeline (a layer, the framing or the WebSocket
+// session) to on_data while the receiver is ready; the rest is held. Owner,
+// no lock held. IOCPNET_OK or the error that ends the stream.
+int Port::feed(Conn *c, const uint8_t *p, size_t n) {
+    uint64_t id = c->id.load(std::memory_order_relaxed);
+    int rc = c->pipe.ws() ? ws_feed(c, p, n) : c->pipe.recv(p, n, Ready{c}, [&](const uint8_t *m, size_t k) {
+        const CallbackSet &cs = callbacks();
+        if (cs.cb.on_data) cs.cb.on_data(cs.user, this, id, m, k);
+        return true;
+    });
+    if (c->tls) { // what TLS answers by itself (tickets, key updates, alerts)
+        std::lock_guard<std::mutex> lk(c->mu);
+        c->tls->take_output(c->q);
+    }
+    return rc;
 }
 
 // The start task of an accepted connection: on_accept, then reading.
 void Port::start(Conn *c) {
+    if (c->tls && tls_start(c, false)) return; // on_accept comes after the handshake
     uint64_t id, lid;
     bool started;
     {
@@ -92,6 +116,7 @@ void Port::on_completion(const Completion &cp) {
 }
 
 void Port::on_connect(Conn *c, const Completion &cp) {
+    if (cp.res == IOCPNET_OK && c->tls && tls_start(c, true)) return; // on_connect comes after the handshake
     int status = cp.res;
     uint64_t id;
     {
@@ -124,24 +149,22 @@ void Port::on_connect(Conn *c, const Completion &cp) {
 }
 
 void Port::on_recv(Conn *c, const Completion &cp) {
+    if (c->hs) { // a TLS handshake's bytes
+        tls_recv(c, cp);
+        return;
+    }
     Worker &wk = owner();
     uint64_t id = c->id.load(std::memory_order_relaxed);
     if (cp.res > 0) {
         WorkerStats::add(wk.stats.rx, uint64_t(cp.res));
         c->last_rx_ms = wk.now;
         int rc = IOCPNET_OK;
-        if (c->life.load(std::memory_order_acquire) == Life::open && c->pipe.ws())
-            rc = ws_feed(c, cp.data, size_t(cp.res));
-        else if (c->life.load(std::memory_order_acquire) == Life::open) // else: a linger discards what arrives
-            rc = c->pipe.recv(cp.data, size_t(cp.res), Ready{c}, [&](const uint8_t *m, size_t n) {
-                const CallbackSet &cs = callbacks();
-                if (cs.cb.on_data) cs.cb.on_data(cs.user, this, id, m, n);
-                return true;
-            });
+        if (c->life.load(std::memory_order_acquire) == Life::open) // else: a linger discards what arrives
+            rc = feed(c, cp.data, size_t(cp.res));
         be->recv_done(cp);
         if (rc != IOCPNET_OK) framing_error(c, id, rc);
         if (!cp.done) {
-            if (rc != IOCPNET_OK) drive(c);
+            if (rc != IOCPNET_OK || c->tls) drive(c); // TLS may have answered
             return;
         }
     }
@@ -220,12 +243,19 @@ void Port::resume(Conn *c) {
     drive(c);
 }
 
-// The peer broke the framing: one last chance to reply, then a graceful close.
+// The peer broke the framing (MESSAGE_TOO_LARGE, a WebSocket PROTOCOL
+// error): one last chance to reply, then a graceful close; a WebSocket
+// connection not yet upgraded (unannounced) gets no callback.
+// A layer's end of the stream closes gracefully too, without that callback:
+// IOCPNET_E_TLS (a broken record, a fatal alert) or IOCPNET_E_PEER_CLOSED
+// (TLS close_notify).
 void Port::framing_error(Conn *c, uint64_t id, int rc) {
     if (c->life.load(std::memory_order_acquire) != Life::open) return;
-    log(IOCPNET_LOG_WARN, "connection %llu: %s", (unsigned long long)id, iocpnet_strerror(rc));
+    if (rc != IOCPNET_E_PEER_CLOSED)
+        log(IOCPNET_LOG_WARN, "connection %llu: %s", (unsigned long long)id, iocpnet_strerror(rc));
     const CallbackSet &cs = callbacks();
-    if (cs.cb.on_framing_error && c->pipe.announced()) cs.cb.on_framing_error(cs.user, this, id, rc);
+    bool framing = rc == IOCPNET_E_MESSAGE_TOO_LARGE || rc == IOCPNET_E_PROTOCOL;
+    if (framing && cs.cb.on_framing_error && c->pipe.announced()) cs.cb.on_framing_error(cs.user, this, id, rc);
     std::lock_guard<std::mutex> lk(c->mu);
     close_locked(c, rc, false);
 }
@@ -240,11 +270,12 @@ void Port::on_send(Conn *c, const Completion &cp) {
         id = c->id.load(std::memory_order_relaxed);
         if (cp.res >= 0) {
             c->q.consume(size_t(cp.res), &wk.blocks);
-            wk.stats.queued.fetch_sub(cp.res, std::memory_order_relaxed);
+            wk.stats.queued.fetch_sub(int64_t(c->pipe.sent(size_t(cp.res))), std::memory_order_relaxed);
         } else if (!close_locked(c, cp.res, true)) {
             c->wire = Wire::cutting; // a graceful close's flush failed: stop
         }
-        if (c->want_drain && c->life.load(std::memory_order_acquire) == Life::open && c->q.bytes() <= max_queue / 2) {
+        if (c->want_drain && c->life.load(std::memory_order_acquire) == Life::open &&
+            c->pipe.queued(c->q) <= max_queue / 2) {
             c->want_drain = false;
             drain = true;
         }
@@ -260,9 +291,19 @@ void Port::on_send(Conn *c, const Completion &cp) {
 
 void Port::on_timer(Conn *c) {
     int64_t now = owner().now, next = 0;
+    bool hs_expired = false;
     {
         std::lock_guard<std::mutex> lk(c->mu);
         switch (c->life.load(std::memory_order_acquire)) {
+        case Life::accepted: // an incoming TLS handshake that takes too long is dropped
+            if (c->hs && c->deadline && now >= c->deadline) {
+                hs_expired = true;
+                c->tls->set_error("the handshake did not finish in time");
+                close_locked(c, IOCPNET_E_TIMEOUT, true);
+            } else if (c->hs) {
+                next = c->deadline;
+            }
+            break;
         case Life::connecting:
             if (c->deadline && now >= c->deadline) close_locked(c, IOCPNET_E_TIMEOUT, true);
             else next = c->deadline;
@@ -283,6 +324,11 @@ void Port::on_timer(Conn *c) {
             }
             break;
         }
+    }
+    if (hs_expired) {
+        WorkerStats::add(owner().stats.tls_failed, 1);
+        log(IOCPNET_LOG_WARN, "TLS handshake of connection %llu timed out: dropped",
+            (unsigned long long)c->id.load(std::memory_order_relaxed));
     }
     drive(c);
     if (next) arm_timer(c, next);

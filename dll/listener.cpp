@@ -4,6 +4,7 @@
 // owner once it is closing, its accept stream has ended and no task names it.
 #include "errors.hpp"
 #include "port.hpp"
+#include "tls/tls.hpp"
 
 namespace iocpnet {
 
@@ -34,6 +35,8 @@ int Port::listen(const char *host, uint16_t tcp_port, const ConnOpts &o, uint64_
         listeners[l->id] = l;
         l->tasks++;
     }
+    l->opts.server_name = nullptr;
+    if (l->opts.tls) l->opts.tls->ref(); // released with the listener
     live_listeners.fetch_add(1);
     *out = l->id;
     Task t{};
@@ -89,6 +92,7 @@ void Port::listener_task(const Task &t) {
 void Port::listener_maybe_free(Listener *l) {
     if (!l->closing.load() || l->st != Listener::St::done || l->tasks.load() != 0) return;
     be->release(l->sock);
+    if (l->opts.tls) l->opts.tls->unref();
     delete l;
     live_listeners.fetch_sub(1);
     std::lock_guard<std::mutex> lk(lst_mu);
@@ -113,8 +117,12 @@ void Port::on_accept_completion(const Completion &cp) {
     const char *refuse = nullptr;
     if (l->closing.load() || stopping.load()) refuse = "";
     else if (max_conns && live > max_conns) refuse = "max_connections reached: closing a new connection";
+    TlsSession *ts = nullptr;
+    if (!refuse && l->opts.tls && TlsSession::create(l->opts.tls, nullptr, &ts) != IOCPNET_OK)
+        refuse = "no memory for a TLS session: closing a new connection";
     Conn *c = refuse ? nullptr : conns.alloc();
     if (!c) {
+        delete ts;
         if (!refuse) refuse = "no memory for a new connection";
         be->release(s);
         uncount_conn();
@@ -131,7 +139,8 @@ void Port::on_accept_completion(const Completion &cp) {
     s->ctx = c;
     c->listener = l->id;
     c->opts = l->opts;
-    c->pipe.reset(c->opts.framing, c->opts.max_message);
+    c->tls = ts;
+    c->pipe.reset(c->opts.framing, c->opts.max_message, ts);
     // The peer as accept saw it: after a reset the socket no longer knows.
     c->peer = cp.peer;
     if (!c->peer.family) net_sock_addr(s->fd, true, &c->peer);

@@ -1,19 +1,22 @@
 // The byte pipeline of one connection, between the backend and the user:
 //
-//   receive:  backend bytes -> [layer] -> framing decoder -> on_data
-//   send:     user payload  -> framing -> [layer] -> send queue -> backend
+//   receive:  backend bytes -> [layer] -> framing decoder | ws::Session -> on_data
+//   send:     user payload  -> framing | ws frame (masked) -> [layer] -> send queue -> backend
 //
 // A Layer is a transform that sits between the socket and the framing and
-// knows only its two neighbours (TLS, WebSocket framing): bytes from the
-// network go up through it, payload bytes go down through it into the send
-// queue, and it may queue bytes of its own (handshakes, control frames).
-// A connection without a layer — every connection today — hands received
-// bytes straight to the decoder and queues framed payloads as they are
-// (shared payloads of send_many stay shared); the state machine in
-// connection.cpp only ever talks to Pipeline, so a layer slots in here.
+// knows only its two neighbours (TLS): bytes from the network go up through
+// it, payload bytes go down through it into the send queue, and it may queue
+// bytes of its own (handshakes, alerts, close_notify). WebSocket framing sits
+// above the layer, in the decoder's place (wss = a TLS layer under it): its
+// own bytes (the HTTP handshake, control frames) go down through the layer
+// too, by send_raw. A connection without a layer hands received bytes
+// straight to the decoder and queues framed payloads as they are (shared
+// payloads of send_many stay shared); the state machine in connection.cpp
+// only ever talks to Pipeline.
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include <memory>
 
@@ -31,12 +34,22 @@ struct Layer {
     // Network bytes in (owner thread, no lock held: up runs user code);
     // what they decode to goes to up. Bytes the layer must send by itself
     // (handshake, control frames) wait inside it until take_output.
-    // IOCPNET_OK or an IOCPNET_E_* that closes the connection.
+    // IOCPNET_OK or an IOCPNET_E_* that closes the connection. n may be 0:
+    // the layer then delivers what it already holds.
     virtual int recv(const uint8_t *p, size_t n, Up &up) = 0;
-    // Payload bytes out, transformed into out (the connection's lock held).
-    virtual int send(const uint8_t *p, size_t n, SendQueue &out) = 0;
+    // One framed payload in n parts out, transformed into out (the
+    // connection's lock held); all of it or an error.
+    virtual int send(const Frame &f, const IoVec *parts, size_t n, SendQueue &out, BlockCache *cache) = 0;
     // Moves the layer's own pending bytes into out (the connection's lock held).
     virtual bool take_output(SendQueue &out) = 0;
+    // What the queue bound and the stats count (the connection's lock held):
+    // the payload bytes queued but not yet sent, and how many of them
+    // `wire` bytes sent from the queue's front carried.
+    virtual size_t queued(const SendQueue &q) const { return q.bytes(); }
+    virtual size_t sent(size_t wire) { return wire; }
+    virtual void dropped() {} // the queue was cleared
+    // A graceful close or half-close begins: the layer's closing bytes go into out.
+    virtual void close_notify(SendQueue &) {}
 };
 
 // Between the layer and the decoder sit the bytes that were read but not yet
@@ -91,6 +104,12 @@ class Pipeline {
         }
         return rc;
     }
+
+    // Payload bytes queued and not yet sent: what max_send_queue_bytes and
+    // the stats count (with a layer, not what the queue holds on the wire).
+    size_t queued(const SendQueue &q) const { return layer_ ? layer_->queued(q) : q.bytes(); }
+    // n bytes of the queue's front were sent: how many payload bytes that was.
+    size_t sent(size_t n) { return layer_ ? layer_->sent(n) : n; }
 
     // Received bytes -> emit(const uint8_t *, size_t) -> bool per message,
     // while ready() (the receiver is not paused); the rest is held.
@@ -159,37 +178,40 @@ class Pipeline {
     bool send(const Frame &f, const IoVec *parts, size_t n, SendQueue &q, BlockCache *cache) {
         if (ws_ && ws_->client()) return send_masked(f, parts, n, q, cache);
         if (!layer_) return q.append(f, parts, n, cache);
-        static const uint8_t nl = '\n';
-        bool ok = layer_->send(f.head, f.head_len, q) == IOCPNET_OK;
-        for (size_t i = 0; ok && i < n; i++)
-            ok = layer_->send(static_cast<const uint8_t *>(parts[i].base), parts[i].len, q) == IOCPNET_OK;
-        return ok && (!f.tail_len || layer_->send(&nl, 1, q) == IOCPNET_OK);
+        return layer_->send(f, parts, n, q, cache) == IOCPNET_OK;
     }
 
     // Bytes as they are (a WebSocket handshake, a control frame), below the
     // framing and above the layer. False on no memory.
     bool send_raw(const uint8_t *p, size_t n, SendQueue &q, BlockCache *cache) {
-        if (layer_) return layer_->send(p, n, q) == IOCPNET_OK;
-        return q.append(Frame{}, p, n, nullptr, cache);
+        if (!layer_) return q.append(Frame{}, p, n, nullptr, cache);
+        IoVec part{p, n};
+        return layer_->send(Frame{}, &part, 1, q, cache) == IOCPNET_OK;
     }
 
   private:
     // A client masks every payload (RFC 6455 5.3): the payload is copied,
-    // masked, in chunks; the header carries the key.
+    // masked, in chunks; the header carries the key and goes with the first
+    // chunk (below a layer each chunk becomes its own TLS record: a header
+    // alone would cost one).
     bool send_masked(const Frame &f, const IoVec *parts, size_t n, SendQueue &q, BlockCache *cache) {
-        if (!send_raw(f.head, f.head_len, q, cache)) return false;
-        uint8_t buf[4096];
-        size_t off = 0;
+        uint8_t buf[16384];
+        memcpy(buf, f.head, f.head_len);
+        size_t fill = f.head_len, off = 0;
         for (size_t i = 0; i < n; i++) {
             const uint8_t *p = static_cast<const uint8_t *>(parts[i].base);
             for (size_t at = 0; at < parts[i].len;) {
-                size_t m = parts[i].len - at < sizeof buf ? parts[i].len - at : sizeof buf;
-                ws::Session::mask(f, buf, p + at, m, off);
-                if (!send_raw(buf, m, q, cache)) return false;
-                at += m, off += m;
+                size_t room = sizeof buf - fill, left = parts[i].len - at;
+                size_t m = left < room ? left : room;
+                ws::Session::mask(f, buf + fill, p + at, m, off);
+                fill += m, at += m, off += m;
+                if (fill == sizeof buf) {
+                    if (!send_raw(buf, fill, q, cache)) return false;
+                    fill = 0;
+                }
             }
         }
-        return true;
+        return !fill || send_raw(buf, fill, q, cache);
     }
 
     template <class Ready, class Emit> int deliver(const uint8_t *p, size_t n, Ready &ready, Emit &emit) {

@@ -206,6 +206,7 @@ void Port::stats(iocpnet_stats *s) const {
         s->connections_closed += ws.closed.load(std::memory_order_relaxed);
         s->bytes_received += ws.rx.load(std::memory_order_relaxed);
         s->bytes_sent += ws.tx.load(std::memory_order_relaxed);
+        s->tls_handshakes_failed += ws.tls_failed.load(std::memory_order_relaxed);
         q += ws.queued.load(std::memory_order_relaxed);
     }
     s->send_queue_bytes = q > 0 ? uint64_t(q) : 0;

@@ -65,6 +65,7 @@ struct CallbackSet {
 // shared between threads); get_stats sums them.
 struct alignas(64) WorkerStats {
     std::atomic<uint64_t> accepted{0}, connected{0}, closed{0}, rx{0}, tx{0};
+    std::atomic<uint64_t> tls_failed{0}; // incoming TLS handshakes that failed or timed out
     std::atomic<int64_t> queued{0}; // send queue bytes of this worker's connections (any thread adds)
     static void add(std::atomic<uint64_t> &c, uint64_t n) { c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
 };
@@ -170,10 +171,20 @@ struct Port : iocpnet_port {
     void start(Conn *c);
     void submit_connect(Conn *c, const Addr &a);
     void notify_close(Conn *c);
-    void arm_recv(Conn *c);
     void resume(Conn *c);                          // owner: delivers held bytes, reads on
     void end_recv(Conn *c, bool eof, int err);     // owner: the receive side ended
     void framing_error(Conn *c, uint64_t id, int rc);
+    bool arm_recv(Conn *c); // false: not armed (no longer in a state that reads)
+    int feed(Conn *c, const uint8_t *p, size_t n); // received bytes up the pipeline to on_data
+
+    // --- TLS handshakes (tls/tls_flow.cpp)
+    bool tls_start(Conn *c, bool client); // false: the connection closed meanwhile
+    void tls_recv(Conn *c, const Completion &cp);
+    void tls_established(Conn *c);
+    void tls_abandon(Conn *c);
+    void tls_client_failed(Conn *c, int status);
+    void tls_server_failed(Conn *c, bool graceful);
+    int tls_info(uint64_t id, uint32_t what, char *buf, size_t len);
 
     // --- WebSocket (ws_conn.cpp)
     int ws_feed(Conn *c, const uint8_t *p, size_t n); // owner, no lock: the session's events

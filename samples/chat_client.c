@@ -1,7 +1,7 @@
 /*
  * chat_client — a terminal client for chat_server.
  *
- *   chat_client [--host 127.0.0.1] [--port 9034] [--backend ...]
+ *   chat_client [--host 127.0.0.1] [--port 9034] [--backend ...] [--tls [--ca FILE] [--insecure]]
  *
  * Sends each line read from stdin, prints each line received. Exits 0 on
  * stdin EOF (after a graceful close) or when the server closes, 1 when it
@@ -22,9 +22,10 @@ static void IOCPNET_CALL on_connect(void *user, iocpnet_port *port, iocpnet_conn
 {
     (void)user;
     (void)port;
-    (void)conn;
     if (status != IOCPNET_OK) {
-        fprintf(stderr, "cannot connect: %s\n", iocpnet_strerror(status));
+        char why[256] = "";
+        iocpnet_conn_tls_info(port, conn, IOCPNET_TLS_INFO_ERROR, why, sizeof why); /* "" for plain TCP */
+        fprintf(stderr, "cannot connect: %s%s%s\n", iocpnet_strerror(status), *why ? ": " : "", why);
         fflush(stdout);
         _Exit(1);
     }
@@ -94,6 +95,7 @@ int main(int argc, char **argv)
     iocpnet_callbacks cbs;
     iocpnet_port *port = NULL;
     iocpnet_conn conn = 0;
+    iocpnet_tls *tls = NULL;
     char *line = NULL;
     size_t cap = 0;
     long len;
@@ -121,7 +123,13 @@ int main(int argc, char **argv)
     }
     iocpnet_conn_options_init(&copt);
     copt.framing = IOCPNET_FRAMING_LINE;
+    if (sample_tls(&opt, 0, &tls) != 0) {
+        iocpnet_port_destroy(port);
+        return 1;
+    }
+    copt.tls = tls; /* NULL: plain TCP */
     rc = iocpnet_connect_ex(port, opt.host, (uint16_t)opt.port, &copt, &conn);
+    if (tls) iocpnet_tls_release(tls); /* the connection holds its own reference */
     if (rc != IOCPNET_OK) {
         sample_report("iocpnet_connect", rc);
         iocpnet_port_destroy(port);

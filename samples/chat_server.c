@@ -5,8 +5,10 @@
  *   chat_server [--host 0.0.0.0] [--port 9034] [--threads N]
  *               [--backend auto|io_uring|epoll|iocp] [--idle-timeout SECONDS]
  *               [--max-queue BYTES]   (per-client send queue; default 4 MiB)
+ *               [--tls-cert FILE --tls-key FILE]   (serve the chat over TLS)
  *               [--redis HOST:PORT [--node NAME]]   (see chat_bus.h)
- *               [--web-port PORT]     (browsers: the page at /, the chat at /ws; chat_web.h)
+ *               [--web-port PORT]     (browsers: the page at /, the chat at /ws; chat_web.h;
+ *                                      https and wss with --tls-cert/--tls-key)
  *
  * Protocol (one line = one message, "\n" or "\r\n"). Everyone starts in the
  * room "lobby"; "the room" below is the sender's room.
@@ -327,6 +329,7 @@ int main(int argc, char **argv)
     iocpnet_callbacks cbs;
     iocpnet_stats st;
     iocpnet_listener listener = 0, web_listener = 0;
+    iocpnet_tls *tls = NULL;
     const char *redis = NULL, *node = NULL;
     int rc, web = 0;
     unsigned web_port = 0;
@@ -360,11 +363,14 @@ int main(int argc, char **argv)
     iocpnet_conn_options_init(&copt);
     copt.framing = IOCPNET_FRAMING_LINE;
     copt.max_message_size = MAX_LINE;
+    if (sample_tls(&opt, 1, &tls) != 0) return 1;
+    copt.tls = tls; /* NULL: plain TCP */
     if (sample_serve(&opt, &cbs, &cfg, &copt, &chat_port, &listener) != 0) return 1;
-    if (web && chat_web_listen(chat_port, opt.host, web_port, MAX_LINE, &web_listener) != 0) {
+    if (web && chat_web_listen(chat_port, opt.host, web_port, MAX_LINE, tls, &web_listener) != 0) {
         iocpnet_port_destroy(chat_port);
         return 1;
     }
+    if (tls) iocpnet_tls_release(tls); /* the listener holds its own reference */
 #ifdef CHAT_REDIS
     if (redis != NULL && bus_start(chat_port) != 0) {
         iocpnet_port_destroy(chat_port);

@@ -29,7 +29,7 @@ int chat_web_take_option(int *argc, char **argv, int *enabled, unsigned *port)
     return 0;
 }
 
-int chat_web_listen(iocpnet_port *port, const char *host, unsigned tcp_port, uint32_t max_line,
+int chat_web_listen(iocpnet_port *port, const char *host, unsigned tcp_port, uint32_t max_line, iocpnet_tls *tls,
                     iocpnet_listener *out)
 {
     iocpnet_conn_options o;
@@ -38,6 +38,7 @@ int chat_web_listen(iocpnet_port *port, const char *host, unsigned tcp_port, uin
     iocpnet_conn_options_init(&o);
     o.framing = IOCPNET_FRAMING_WEBSOCKET;
     o.max_message_size = max_line;
+    o.tls = tls; /* https and wss; NULL: http and ws */
     rc = iocpnet_listen_ex(port, host, (uint16_t)tcp_port, &o, out);
     if (rc == IOCPNET_OK)
         rc = iocpnet_ws_add_page(port, *out, "/", "text/html; charset=utf-8", chat_web_page, sizeof chat_web_page);
@@ -46,7 +47,7 @@ int chat_web_listen(iocpnet_port *port, const char *host, unsigned tcp_port, uin
         fprintf(stderr, "web listener: %s (%s)\n", iocpnet_err_name(rc), iocpnet_last_error_message());
         return -1;
     }
-    printf("web chat on http://%s:%u/\n", host, (unsigned)real_port);
+    printf("web chat on %s://%s:%u/\n", tls ? "https" : "http", host, (unsigned)real_port);
     fflush(stdout);
     return 0;
 }

@@ -17,9 +17,10 @@
 int chat_web_take_option(int *argc, char **argv, int *enabled, unsigned *port);
 
 /* Listens on host:port for browsers, registers the page, prints
- * "web chat on http://HOST:PORT/". max_line bounds a message like a line.
+ * "web chat on http://HOST:PORT/" (https with tls: a TLS server
+ * configuration, or NULL). max_line bounds a message like a line.
  * Returns 0, or -1 (reported on stderr). */
-int chat_web_listen(iocpnet_port *port, const char *host, unsigned tcp_port, uint32_t max_line,
+int chat_web_listen(iocpnet_port *port, const char *host, unsigned tcp_port, uint32_t max_line, iocpnet_tls *tls,
                     iocpnet_listener *out);
 
 /* From on_accept: 1 when conn is a chat member (a TCP client, or a browser

@@ -34,6 +34,11 @@ typedef struct sample_options {
     uint32_t backend;         /* --backend auto|io_uring|epoll|iocp */
     unsigned idle_timeout_s;  /* --idle-timeout SECONDS (chat only), 0 = off */
     unsigned max_queue;       /* --max-queue BYTES per connection, 0 = the engine's default (4 MiB) */
+    const char *tls_cert;     /* servers: --tls-cert FILE (PEM chain); with --tls-key: serve TLS */
+    const char *tls_key;      /* servers: --tls-key FILE (PEM) */
+    int tls;                  /* clients: --tls */
+    const char *tls_ca;       /* clients: --ca FILE (PEM), default the system's store */
+    int tls_insecure;         /* clients: --insecure: no certificate or name verification */
 } sample_options;
 
 static inline int sample_parse_uint(const char *s, unsigned long max, unsigned *out)
@@ -69,11 +74,27 @@ static inline int sample_parse_options(int argc, char **argv, sample_options *o,
     o->backend = IOCPNET_BACKEND_AUTO;
     o->idle_timeout_s = 0;
     o->max_queue = 0;
-    for (i = 1; i < argc; i += 2) { /* every option takes a value */
+    o->tls_cert = o->tls_key = o->tls_ca = NULL;
+    o->tls = o->tls_insecure = 0;
+    for (i = 1; i < argc; i += 2) { /* every option takes a value, but the flags (i-- below) */
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int ok = 0;
-        if (strcmp(a, "--host") == 0 && v) {
+        if (strcmp(a, "--tls") == 0 || strcmp(a, "--insecure") == 0) {
+            if (a[2] == 't') o->tls = 1;
+            else o->tls_insecure = 1;
+            ok = 1;
+            i--;
+        } else if (strcmp(a, "--tls-cert") == 0 && v) {
+            o->tls_cert = v;
+            ok = 1;
+        } else if (strcmp(a, "--tls-key") == 0 && v) {
+            o->tls_key = v;
+            ok = 1;
+        } else if (strcmp(a, "--ca") == 0 && v) {
+            o->tls_ca = v;
+            ok = 1;
+        } else if (strcmp(a, "--host") == 0 && v) {
             o->host = v;
             ok = 1;
         } else if (strcmp(a, "--port") == 0) {
@@ -95,10 +116,15 @@ static inline int sample_parse_options(int argc, char **argv, sample_options *o,
         if (!ok) {
             fprintf(stderr,
                     "usage: %s [--host ADDR] [--port N] [--threads N] "
-                    "[--backend auto|io_uring|epoll|iocp] [--max-queue BYTES]%s\n",
+                    "[--backend auto|io_uring|epoll|iocp] [--max-queue BYTES]%s "
+                    "[--tls-cert FILE --tls-key FILE] [--tls [--ca FILE] [--insecure]]\n",
                     argv[0], allow_idle ? " [--idle-timeout SECONDS]" : "");
             return -1;
         }
+    }
+    if (!o->tls_cert != !o->tls_key) {
+        fprintf(stderr, "%s: --tls-cert and --tls-key go together\n", argv[0]);
+        return -1;
     }
     return 0;
 }
@@ -117,6 +143,29 @@ static inline void IOCPNET_CALL sample_log(void *user, uint32_t level, const cha
     static const char *const names[] = {"error", "warn", "info", "debug"};
     (void)user;
     fprintf(stderr, "iocpnet %s: %s\n", level <= IOCPNET_LOG_DEBUG ? names[level] : "?", message);
+}
+
+/* TLS from the options: a server configuration when --tls-cert/--tls-key
+ * were given, a client one with --tls; *out stays NULL otherwise (plain
+ * TCP). Release it with iocpnet_tls_release. Returns 0, or 1 after reporting. */
+static inline int sample_tls(const sample_options *o, int server, iocpnet_tls **out)
+{
+    iocpnet_tls_options t;
+    int rc;
+    *out = NULL;
+    if (server ? o->tls_cert == NULL : !o->tls) return 0;
+    iocpnet_tls_options_init(&t);
+    t.role = server ? IOCPNET_TLS_SERVER : IOCPNET_TLS_CLIENT;
+    t.cert_file = o->tls_cert;
+    t.key_file = o->tls_key;
+    t.ca_file = server ? NULL : o->tls_ca;
+    t.verify_peer = o->tls_insecure ? 0 : 1;
+    rc = iocpnet_tls_create(&t, out);
+    if (rc != IOCPNET_OK) {
+        sample_report("iocpnet_tls_create", rc);
+        return 1;
+    }
+    return 0;
 }
 
 /* Creates the port from the options, listens on --host/--port (with copt,

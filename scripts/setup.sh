@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian 12 machine lacks for building and testing iocpnet.
 set -euo pipefail
-pkgs=(build-essential cmake ninja-build pkg-config python3 liburing-dev catch2 swig libuv1-dev libasio-dev
+pkgs=(build-essential cmake ninja-build pkg-config python3 liburing-dev libssl-dev openssl catch2 swig libuv1-dev libasio-dev
       g++-mingw-w64-x86-64 wine wine64 junit5 clang libclang-rt-14-dev libtsan2 default-jdk-headless
       python3-matplotlib redis-server libhiredis-dev netcat-openbsd)
 pkgs+=(haproxy) # bench/proxy_bench.py: the proxy scenario's reference

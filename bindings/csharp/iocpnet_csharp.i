@@ -56,13 +56,16 @@ IOCPNET_CS_PASS(uint, uint32_t)
 IOCPNET_CS_PASS(ushort, uint16_t)
 IOCPNET_CS_PASS(int, int)
 
-/* The opaque engine handle. */
-IOCPNET_CS_PASS(global::System.IntPtr, iocpnet_port *)
+/* The opaque engine handle, and a TLS configuration's. */
+IOCPNET_CS_PASS(global::System.IntPtr, iocpnet_port *, iocpnet_tls *)
+/* iocpnet_tls_options is not mirrored yet (TLS in C# comes with the
+ * binding's TLS options): a raw pointer for now. */
+IOCPNET_CS_PASS(global::System.IntPtr, iocpnet_tls_options *, const iocpnet_tls_options *)
 /* Application pointers (GCHandle values on the managed side). */
 IOCPNET_CS_PASS(global::System.IntPtr, void *user, void *arg, void *free_arg)
 
 /* Payloads are bytes, never strings. */
-IOCPNET_CS_PASS(byte*, const void *data, char *buf)
+IOCPNET_CS_PASS(byte*, const void *data, char *buf, const void *body)
 IOCPNET_CS_PASS(ulong*, const iocpnet_conn *conns)
 /* send_many_ex: one result code per receiver, written by the engine. */
 IOCPNET_CS_PASS(int*, int *results)
@@ -85,9 +88,10 @@ IOCPNET_CS_PASS(%arg(delegate* unmanaged[Cdecl]<global::System.IntPtr, global::S
 /* (C-wrapper spelling only, so the unused wrapper still parses as C.) */
 %typemap(ctype) void (*fn)(void *) "void *"
 
-IOCPNET_CS_OUT(global::System.IntPtr, iocpnet_port **out)
+IOCPNET_CS_OUT(global::System.IntPtr, iocpnet_port **out, iocpnet_tls **out)
 IOCPNET_CS_OUT(ulong, iocpnet_conn *out, iocpnet_listener *out, iocpnet_timer *out, uint64_t *out)
 IOCPNET_CS_OUT(ushort, uint16_t *out)
+IOCPNET_CS_OUT(uint, uint32_t *out)
 IOCPNET_CS_OUT(global::System.IntPtr, void **out)
 IOCPNET_CS_OUT(nuint, size_t *queued)
 
@@ -101,12 +105,13 @@ IOCPNET_CS_OUT(nuint, size_t *queued)
     string ret = global::System.Runtime.InteropServices.Marshal.PtrToStringUTF8((global::System.IntPtr)$imcall) ?? "";$excode
     return ret;
   }
-/* Host names go in as NUL-terminated UTF-8 on every platform. */
-%typemap(ctype) const char *host "const char *"
-%typemap(imtype, inattributes="[global::System.Runtime.InteropServices.MarshalAs(global::System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)]") const char *host "string?"
-%typemap(cstype) const char *host "string?"
-%typemap(in) const char *host %{ $1 = ($1_ltype)$input; %}
-%typemap(csin) const char *host "$csinput"
+/* Host names (and the WebSocket header name, page path and content type)
+ * go in as NUL-terminated UTF-8 on every platform. */
+%typemap(ctype) const char *host, const char *name, const char *path, const char *content_type "const char *"
+%typemap(imtype, inattributes="[global::System.Runtime.InteropServices.MarshalAs(global::System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)]") const char *host, const char *name, const char *path, const char *content_type "string?"
+%typemap(cstype) const char *host, const char *name, const char *path, const char *content_type "string?"
+%typemap(in) const char *host, const char *name, const char *path, const char *content_type %{ $1 = ($1_ltype)$input; %}
+%typemap(csin) const char *host, const char *name, const char *path, const char *content_type "$csinput"
 
 /* The structs themselves are mirrored by hand (SWIG's C# proxies would call
  * accessor functions in the wrapper); their pointer types are mapped above. */
@@ -115,5 +120,6 @@ IOCPNET_CS_OUT(nuint, size_t *queued)
 %ignore iocpnet_callbacks;
 %ignore iocpnet_stats;
 %ignore iocpnet_buf;
+%ignore iocpnet_tls_options; /* TLS in C# comes with the binding's TLS options (not yet) */
 
 %include "iocpnet/iocpnet.h"

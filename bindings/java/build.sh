@@ -30,16 +30,17 @@ swig -c++ -java -package org.iocpnet -outdir "$out/gen/org/iocpnet" -o "$out/gen
      -I"$root/include" -I"$src" "$src/iocpnet_java.i"
 
 # 2. The JNI library. The engine comes from its static archive (the objects
-# libiocpnet.so is made of) and liburing and libstdc++ are linked statically,
-# so the one file in the jar needs nothing but glibc: no second library to
-# extract, no rpath, no clash with another copy of iocpnet (jni.map).
+# libiocpnet.so is made of) and liburing, OpenSSL (the TLS layer) and
+# libstdc++ are linked statically, so the one file in the jar needs nothing
+# but glibc: no second library to extract, no rpath, no clash with another
+# copy of iocpnet or OpenSSL (jni.map keeps their symbols hidden).
 jni_lib() { # $1 = output, $2.. = extra flags
     local o=$1; shift
     g++ -std=c++17 -O2 -g -fPIC -shared -fvisibility=hidden -fno-strict-aliasing -Wall -Wno-unused-parameter \
         -DSWIG_JAVA_ATTACH_CURRENT_THREAD_AS_DAEMON "$@" \
         -I"$java_home/include" -I"$java_home/include/linux" -I"$root/include" -I"$src" \
         "$out/gen/iocpnet_java_wrap.cxx" "$src/glue.cpp" "$engine" \
-        -Wl,-Bstatic -luring -Wl,-Bdynamic -static-libstdc++ -static-libgcc -pthread \
+        -Wl,-Bstatic -luring -lssl -lcrypto -Wl,-Bdynamic -static-libstdc++ -static-libgcc -pthread \
         -Wl,--version-script="$src/jni.map" -Wl,--no-undefined -o "$o"
 }
 jni_lib "$out/native/linux-x86_64/libiocpnet_jni.so" -DSWIG_JAVA_DETACH_ON_THREAD_END

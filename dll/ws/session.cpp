@@ -264,7 +264,10 @@ std::string Session::encode(uint8_t op, const uint8_t *p, size_t n) {
 }
 
 std::string Session::close_frame(int reason) {
-    if (!open_.load(std::memory_order_acquire) || reason == IOCPNET_E_PEER_CLOSED || reason == IOCPNET_E_CONN_RESET)
+    // No frame when the peer is gone or the stream below is broken (a TLS
+    // error: the layer carries nothing more, and its alert goes out alone).
+    if (!open_.load(std::memory_order_acquire) || reason == IOCPNET_E_PEER_CLOSED || reason == IOCPNET_E_CONN_RESET ||
+        reason == IOCPNET_E_TLS)
         return {};
     if (close_sent_.exchange(true)) return {};
     uint16_t code = 1000;

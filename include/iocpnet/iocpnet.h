@@ -86,7 +86,8 @@ IOCPNET_API uint32_t IOCPNET_CALL iocpnet_version(void);
     XX(MESSAGE_TOO_LARGE, -16, "message larger than max_message_size")         \
     XX(UNREACHABLE, -17, "network or host unreachable")                        \
     XX(WRITE_SHUTDOWN, -18, "write side already shut down")                    \
-    XX(PROTOCOL, -19, "protocol violation by the peer")
+    XX(PROTOCOL, -19, "protocol violation by the peer")                        \
+    XX(TLS, -20, "TLS handshake or verification failed")
 
 #define IOCPNET_XX_(name, value, msg) IOCPNET_E_##name = value,
 #define IOCPNET_COUNT_(name, value, msg) - 1
@@ -114,6 +115,7 @@ IOCPNET_API const char *IOCPNET_CALL iocpnet_last_error_message(void);
 /* ------------------------------------------------------------------ types */
 
 typedef struct iocpnet_port iocpnet_port; /* engine instance: completion port + workers */
+typedef struct iocpnet_tls iocpnet_tls;   /* a TLS configuration shared by many connections (see TLS below) */
 typedef uint64_t iocpnet_conn;            /* connection id; never reused in a port; 0 never valid */
 typedef uint64_t iocpnet_listener;        /* listener id; same rules */
 
@@ -172,6 +174,11 @@ typedef struct iocpnet_conn_options {
      * Copied by connect_ex. */
     const char *ws_host;
     const char *ws_path;
+    iocpnet_tls *tls;              /* NULL (default) = plain TCP; else TLS with this configuration (its role
+                                      must match: SERVER for listen_ex, CLIENT for connect_ex); the listener
+                                      or connection holds its own reference */
+    const char *server_name;       /* client: the name sent as SNI and verified in the server's certificate;
+                                      NULL (default) = the host passed to connect; copied by connect_ex */
     /* new fields are only ever appended */
 } iocpnet_conn_options;
 
@@ -210,6 +217,7 @@ typedef struct iocpnet_stats {
     uint32_t backend;     /* the backend in use, never AUTO */
     uint64_t connections_open, connections_accepted, connections_connected, connections_closed;
     uint64_t bytes_received, bytes_sent, send_queue_bytes;
+    uint64_t tls_handshakes_failed; /* incoming TLS connections refused: failed or timed-out handshakes */
     /* new fields are only ever appended */
 } iocpnet_stats;
 
@@ -485,6 +493,9 @@ IOCPNET_API int IOCPNET_CALL iocpnet_set_log(uint32_t level, iocpnet_log_fn fn, 
  * has that reason. An idle timeout closes with 1001.
  * send_many shares one payload among server-side receivers: the frame
  * header lives beside each queue's reference, not in a copy.
+ * With a TLS configuration in the same options (wss), the TLS handshake
+ * comes first and the upgrade runs over it; on_accept / on_connect(OK) come
+ * after both, and a graceful close sends the close frame, then close_notify.
  */
 
 enum { IOCPNET_WS_TEXT = 1, IOCPNET_WS_BINARY = 2 };
@@ -522,6 +533,85 @@ IOCPNET_API int IOCPNET_CALL iocpnet_ws_request_header(iocpnet_port *port, iocpn
  * listener not a WEBSOCKET one), NOT_FOUND (listener), NO_MEMORY. */
 IOCPNET_API int IOCPNET_CALL iocpnet_ws_add_page(iocpnet_port *port, iocpnet_listener listener, const char *path,
                                                  const char *content_type, const void *body, size_t len);
+
+/* -------------------------------------------------------------------- TLS */
+
+/* TLS is a layer of a connection's byte pipeline: the engine encrypts what is
+ * sent and decrypts what arrives; framing, send_many (each receiver encrypts
+ * its own copy), backpressure, timeouts and on_drain work as on plain TCP,
+ * and max_send_queue_bytes counts plaintext. Linux: OpenSSL 3, TLS 1.2 and
+ * 1.3. Elsewhere iocpnet_tls_create fails with IOCPNET_E_UNSUPPORTED.
+ *
+ * Handshake. on_accept and on_connect(IOCPNET_OK) come after the handshake.
+ * A failed client handshake gives on_connect(IOCPNET_E_TLS) (the reason text
+ * via iocpnet_conn_tls_info(..., IOCPNET_TLS_INFO_ERROR, ...) inside that
+ * callback); an incoming connection whose handshake fails or does not finish
+ * within the connect timeout (connect_timeout_ms, or 10 s when it is 0) is
+ * closed without any callback, counted in iocpnet_stats.tls_handshakes_failed
+ * and logged at IOCPNET_LOG_WARN. A client's handshake has the same deadline
+ * and fails with on_connect(IOCPNET_E_TIMEOUT). With TLS 1.3 a server that
+ * requires client certificates may refuse one only after the client saw its
+ * handshake complete: the client then gets on_connect(IOCPNET_OK) followed
+ * by on_close(IOCPNET_E_TLS). After the handshake a broken record or a fatal
+ * alert closes the connection with on_close(IOCPNET_E_TLS); the peer's
+ * close_notify gives on_close(IOCPNET_E_PEER_CLOSED). A graceful close sends
+ * close_notify before the TCP shutdown; an abort does not. */
+
+enum { IOCPNET_TLS_SERVER = 0, IOCPNET_TLS_CLIENT = 1 };
+
+typedef struct iocpnet_tls_options {
+    uint32_t struct_size;     /* set by iocpnet_tls_options_init */
+    uint32_t role;            /* IOCPNET_TLS_SERVER or IOCPNET_TLS_CLIENT */
+    const char *cert_pem;     /* certificate chain as PEM text, or NULL and cert_file */
+    const char *key_pem;      /* private key as PEM text, or NULL and key_file */
+    const char *cert_file;    /* PEM file paths (UTF-8) */
+    const char *key_file;
+    const char *ca_pem;       /* trusted CAs as PEM text, or NULL and ca_file; client: both NULL = the system's store;
+                                 server: set = require and verify client certificates */
+    const char *ca_file;
+    uint32_t verify_peer;     /* client: 1 (default) = verify the chain and the host name */
+    const char *alpn;         /* comma-separated protocol list ("h2,http/1.1"), NULL = none */
+    /* new fields are only ever appended */
+} iocpnet_tls_options;
+
+/* Fills *opt with the defaults (role SERVER, verify_peer 1, every string
+ * NULL) and sets struct_size. NULL is ignored. */
+IOCPNET_API void IOCPNET_CALL iocpnet_tls_options_init(iocpnet_tls_options *opt);
+
+/* Creates a TLS configuration: certificate and key (required for a server,
+ * optional for a client: its client certificate), trusted CAs, verification
+ * and ALPN. Everything is copied: the strings may be freed when it returns.
+ * The result starts with one reference, the caller's.
+ * Errors: INVALID_ARG (NULL, bad struct_size or role, a server without a
+ * certificate or key, a malformed ALPN list), TLS (unreadable or malformed
+ * PEM, a key that does not match the certificate: the detail is in
+ * iocpnet_last_error_message), UNSUPPORTED (no TLS provider on this
+ * platform), NO_MEMORY. Any thread. */
+IOCPNET_API int IOCPNET_CALL iocpnet_tls_create(const iocpnet_tls_options *opt, iocpnet_tls **out);
+
+/* Drops the caller's reference. Listeners and connections still using the
+ * configuration hold their own and keep it alive; it is freed with the last.
+ * Errors: INVALID_ARG (NULL). Any thread. */
+IOCPNET_API int IOCPNET_CALL iocpnet_tls_release(iocpnet_tls *tls);
+
+/* What iocpnet_conn_tls_info reports. */
+enum {
+    IOCPNET_TLS_INFO_VERSION = 0,      /* "TLSv1.3", "TLSv1.2" */
+    IOCPNET_TLS_INFO_CIPHER = 1,       /* "TLS_AES_256_GCM_SHA384" */
+    IOCPNET_TLS_INFO_ALPN = 2,         /* the negotiated protocol, "" when none */
+    IOCPNET_TLS_INFO_PEER_SUBJECT = 3, /* the peer certificate's subject ("CN=localhost,O=iocpnet"), "" when none */
+    IOCPNET_TLS_INFO_ERROR = 4         /* why the handshake or the session failed, "" when it did not */
+};
+
+/* Writes one fact about a TLS connection's session into buf as a
+ * NUL-terminated string: the first four once the handshake is done ("" before),
+ * the error text once it failed. Works like get_user: while the connection
+ * is open, closing, and inside its on_close or failed on_connect.
+ * Errors: INVALID_ARG (port or buf NULL, buflen 0, unknown `what`),
+ * NOT_FOUND, UNSUPPORTED (a plain TCP connection), LIMIT (buflen too small:
+ * buf gets "" ). Any thread. */
+IOCPNET_API int IOCPNET_CALL iocpnet_conn_tls_info(iocpnet_port *port, iocpnet_conn conn, uint32_t what, char *buf,
+                                                   size_t buflen);
 
 #ifdef __cplusplus
 }

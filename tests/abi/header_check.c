@@ -16,6 +16,11 @@ HC_ASSERT(options_keepalive, offsetof(iocpnet_conn_options, keepalive_s) == 24);
 HC_ASSERT(stats_backend, offsetof(iocpnet_stats, backend) == 4);
 HC_ASSERT(stats_open, offsetof(iocpnet_stats, connections_open) == 8);
 HC_ASSERT(stats_queue, offsetof(iocpnet_stats, send_queue_bytes) == 56);
+HC_ASSERT(stats_tls, offsetof(iocpnet_stats, tls_handshakes_failed) == 64);
+/* Appended to the options in merge order: half_open, ws_host, ws_path (ws), tls, server_name (tls). */
+HC_ASSERT(options_ws_host, offsetof(iocpnet_conn_options, ws_host) == 32);
+HC_ASSERT(options_tls, offsetof(iocpnet_conn_options, tls) == 32 + 2 * sizeof(void *));
+HC_ASSERT(options_server_name, offsetof(iocpnet_conn_options, server_name) == 32 + 3 * sizeof(void *));
 HC_ASSERT(callbacks_first, offsetof(iocpnet_callbacks, on_accept) == sizeof(void *));
 HC_ASSERT(callbacks_framing, offsetof(iocpnet_callbacks, on_framing_error) == 6 * sizeof(void *));
 HC_ASSERT(ids_64bit, sizeof(iocpnet_conn) == 8 && sizeof(iocpnet_listener) == 8);

@@ -21,8 +21,13 @@ struct XorLayer : Layer {
         up.put(plain.data(), plain.size());
         return IOCPNET_OK;
     }
-    int send(const uint8_t *p, size_t n, SendQueue &out) override {
-        std::vector<uint8_t> wire(p, p + n);
+    int send(const Frame &f, const IoVec *parts, size_t n, SendQueue &out, BlockCache *) override {
+        std::vector<uint8_t> wire(f.head, f.head + f.head_len);
+        for (size_t i = 0; i < n; i++) {
+            const uint8_t *p = static_cast<const uint8_t *>(parts[i].base);
+            wire.insert(wire.end(), p, p + parts[i].len);
+        }
+        if (f.tail_len) wire.push_back('\n');
         for (auto &b : wire) b ^= 0x5A;
         return out.append(Frame{}, wire.data(), wire.size(), nullptr) ? IOCPNET_OK : IOCPNET_E_NO_MEMORY;
     }

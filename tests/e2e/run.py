@@ -7,7 +7,7 @@
          [--stop-signal TERM|INT] [GROUP ...]
 
 GROUP is a test class (ChatBasics, ChatOrder, ..., Echo, Relay, ChatClient, Stress, Proxy*);
-none = all. --wrapper prefixes every command, e.g. to run .exe files under
+none = all (ChatTls needs IOCPNET_TEST_CERTS). --wrapper prefixes every command, e.g. to run .exe files under
 Wine. Exit status 0 only when every selected test passed.
 """
 import argparse
@@ -41,9 +41,10 @@ def main():
     import test_chat_rooms
     import test_chat_redis
     import test_proxy
+    import test_tls_chat
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
-    modules = (test_chat, test_samples, test_non_readers, test_stress, test_chat_rooms, test_chat_redis, test_proxy)
+    modules = (test_chat, test_samples, test_non_readers, test_stress, test_chat_rooms, test_chat_redis, test_proxy, test_tls_chat)
     if not args.groups:
         for m in modules:
             suite.addTests(loader.loadTestsFromModule(m))

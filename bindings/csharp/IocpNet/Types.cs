@@ -104,6 +104,8 @@ public enum ErrorCode
     WriteShutdown = -18,
     /// <summary>The peer broke the protocol (WebSocket).</summary>
     Protocol = -19,
+    /// <summary>A TLS handshake or verification failed, or a TLS session broke.</summary>
+    Tls = -20,
 }
 
 /// <summary>A snapshot of a port's counters (<see cref="Port.Stats"/>).</summary>

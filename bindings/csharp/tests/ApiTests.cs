@@ -26,10 +26,12 @@ public class ApiTests
         Assert.Equal((uint)sizeof(NativeConnOptions), opt.struct_size);
         Assert.Equal(NativeApi.IOCPNET_INHERIT, opt.keepalive_s);
         Assert.Equal(0u, opt.half_open); // the appended field: its default lands where C put it
-        // No _init for these: their LP64 layouts (uint32 + padding + 7 pointers; 2 x uint32 + 7 x uint64; pointer + size_t).
+        Assert.Equal(64, sizeof(NativeConnOptions)); // 8 x uint32, then ws_host, ws_path, tls, server_name
+        Assert.Equal(IntPtr.Zero, opt.server_name);
+        // No _init for these: their LP64 layouts (uint32 + padding + 7 pointers; 2 x uint32 + 8 x uint64; pointer + size_t).
         Assert.Equal(64, sizeof(NativeCallbacks));
         Assert.Equal(16, sizeof(NativeBuf));
-        Assert.Equal(64, sizeof(NativeStats));
+        Assert.Equal(72, sizeof(NativeStats));
     }
 
     [Fact]

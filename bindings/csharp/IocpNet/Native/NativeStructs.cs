@@ -32,6 +32,10 @@ internal struct NativeConnOptions
     public uint tcp_nodelay;
     public uint keepalive_s;
     public uint half_open;
+    public IntPtr ws_host;     // const char *: not set by the binding yet
+    public IntPtr ws_path;
+    public IntPtr tls;         // iocpnet_tls *: not set by the binding yet
+    public IntPtr server_name; // const char *
 }
 
 [StructLayout(LayoutKind.Sequential)]
@@ -67,4 +71,5 @@ internal struct NativeStats
     public ulong bytes_received;
     public ulong bytes_sent;
     public ulong send_queue_bytes;
+    public ulong tls_handshakes_failed;
 }

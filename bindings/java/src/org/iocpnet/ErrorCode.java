@@ -47,6 +47,8 @@ public final class ErrorCode {
     public static final int WRITE_SHUTDOWN = -18;
     /** The peer broke the protocol (WebSocket). */
     public static final int PROTOCOL = -19;
+    /** A TLS handshake or verification failed, or a TLS session broke. */
+    public static final int TLS = -20;
 
     /**
      * @param code an iocpnet error code

@@ -1,0 +1,436 @@
+// The OpenSSL 3 provider of TlsConfig and TlsSession (Linux). A session runs
+// its SSL over two memory BIOs: the engine writes what the socket received
+// into one and moves what the other collects into the send queue, so TLS
+// never touches the socket and works with every backend.
+#include <cstring>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "../errors.hpp"
+#include "tls.hpp"
+
+namespace iocpnet {
+namespace {
+
+SSL_CTX *ctx_of(TlsConfig *c) { return static_cast<SSL_CTX *>(c->impl); }
+
+// The reason of the newest error on this thread's OpenSSL queue (which is
+// cleared), or "" when there is none.
+std::string openssl_reason() {
+    unsigned long e, last = 0;
+    while ((e = ERR_get_error()) != 0) last = e;
+    if (!last) return std::string();
+    const char *r = ERR_reason_error_string(last);
+    if (r) return r;
+    char buf[256];
+    ERR_error_string_n(last, buf, sizeof buf);
+    return buf;
+}
+
+int tls_fail(const char *what) {
+    std::string r = openssl_reason();
+    return fail(IOCPNET_E_TLS, "%s%s%s", what, r.empty() ? "" : ": ", r.c_str());
+}
+
+// Every certificate of a PEM text or file, in order; false if none could be read.
+template <class Each> bool for_each_cert(const char *pem, const char *file, Each each) {
+    BIO *b = pem ? BIO_new_mem_buf(pem, -1) : BIO_new_file(file, "r");
+    if (!b) return false;
+    int n = 0;
+    while (X509 *x = PEM_read_bio_X509(b, nullptr, nullptr, nullptr)) {
+        bool ok = each(x, n++);
+        X509_free(x);
+        if (!ok) {
+            BIO_free(b);
+            return false;
+        }
+    }
+    BIO_free(b);
+    if (n) ERR_clear_error(); // the read past the last certificate
+    return n > 0;
+}
+
+// Server: picks the first of our protocols the client offers; none in
+// common goes on without ALPN.
+int select_alpn(SSL *, const unsigned char **out, unsigned char *outlen, const unsigned char *in, unsigned inlen,
+                void *arg) {
+    auto *cfg = static_cast<TlsConfig *>(arg);
+    unsigned char *o = nullptr;
+    if (SSL_select_next_proto(&o, outlen, reinterpret_cast<const unsigned char *>(cfg->alpn_wire.data()),
+                              unsigned(cfg->alpn_wire.size()), in, inlen) != OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_NOACK;
+    *out = o;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+int configure(const iocpnet_tls_options &o, TlsConfig *cfg, SSL_CTX *ctx) {
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    // Records are built in memory: a write always completes.
+    SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    if (o.cert_pem || o.cert_file) {
+        bool ok = for_each_cert(o.cert_pem, o.cert_file, [&](X509 *x, int i) {
+            return i == 0 ? SSL_CTX_use_certificate(ctx, x) == 1 : SSL_CTX_add1_chain_cert(ctx, x) == 1;
+        });
+        if (!ok) return tls_fail(o.cert_pem ? "cannot read the certificate PEM" : "cannot read cert_file");
+    }
+    if (o.key_pem || o.key_file) {
+        BIO *b = o.key_pem ? BIO_new_mem_buf(o.key_pem, -1) : BIO_new_file(o.key_file, "r");
+        EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, nullptr, nullptr, nullptr) : nullptr;
+        BIO_free(b);
+        if (!k) return tls_fail(o.key_pem ? "cannot read the private key PEM" : "cannot read key_file");
+        int ok = SSL_CTX_use_PrivateKey(ctx, k);
+        EVP_PKEY_free(k);
+        if (ok != 1) return tls_fail("cannot use the private key");
+        if (SSL_CTX_check_private_key(ctx) != 1) return tls_fail("the private key does not match the certificate");
+    }
+    bool have_ca = o.ca_pem || o.ca_file;
+    if (have_ca) {
+        X509_STORE *st = SSL_CTX_get_cert_store(ctx);
+        bool ok = for_each_cert(o.ca_pem, o.ca_file, [&](X509 *x, int) {
+            if (X509_STORE_add_cert(st, x) != 1) return false;
+            return cfg->client || SSL_CTX_add_client_CA(ctx, x) == 1; // the server names them in its request
+        });
+        if (!ok) return tls_fail(o.ca_pem ? "cannot read the CA PEM" : "cannot read ca_file");
+    }
+    if (cfg->client) {
+        if (o.verify_peer) {
+            if (!have_ca && SSL_CTX_set_default_verify_paths(ctx) != 1) return tls_fail("cannot load the system's CA store");
+            SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+        } else {
+            SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+        }
+        if (!cfg->alpn_wire.empty() &&
+            SSL_CTX_set_alpn_protos(ctx, reinterpret_cast<const unsigned char *>(cfg->alpn_wire.data()),
+                                    unsigned(cfg->alpn_wire.size())) != 0)
+            return tls_fail("cannot set the ALPN list");
+    } else {
+        if (have_ca) SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+        if (!cfg->alpn_wire.empty()) SSL_CTX_set_alpn_select_cb(ctx, select_alpn, cfg);
+    }
+    return IOCPNET_OK;
+}
+
+} // namespace
+
+void TlsConfig::unref() {
+    if (refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    SSL_CTX_free(ctx_of(this));
+    delete this;
+}
+
+int tls_config_create(const iocpnet_tls_options &o, TlsConfig **out) {
+    auto *cfg = new (std::nothrow) TlsConfig;
+    if (!cfg) return fail(IOCPNET_E_NO_MEMORY, "no memory for a TLS configuration");
+    cfg->client = o.role == IOCPNET_TLS_CLIENT;
+    if (o.alpn) { // "h2,http/1.1" -> "\x02h2\x08http/1.1"
+        const char *p = o.alpn;
+        while (*p) {
+            const char *e = strchr(p, ',');
+            size_t n = e ? size_t(e - p) : strlen(p);
+            if (n == 0 || n > 255) {
+                delete cfg;
+                return fail(IOCPNET_E_INVALID_ARG, "malformed ALPN list \"%s\"", o.alpn);
+            }
+            cfg->alpn_wire.push_back(char(n));
+            cfg->alpn_wire.append(p, n);
+            p += n + (e ? 1 : 0);
+        }
+    }
+    ERR_clear_error();
+    SSL_CTX *ctx = SSL_CTX_new(cfg->client ? TLS_client_method() : TLS_server_method());
+    if (!ctx) {
+        delete cfg;
+        return tls_fail("cannot create an SSL_CTX");
+    }
+    cfg->impl = ctx;
+    int rc = configure(o, cfg, ctx);
+    ERR_clear_error();
+    if (rc != IOCPNET_OK) {
+        cfg->unref();
+        return rc;
+    }
+    *out = cfg;
+    return IOCPNET_OK;
+}
+
+// ------------------------------------------------------------------ session
+
+struct TlsSession::Impl {
+    SSL *ssl = nullptr;
+    BIO *in = nullptr, *out = nullptr; // network -> SSL, SSL -> network (owned by ssl)
+};
+
+int TlsSession::create(TlsConfig *cfg, const char *server_name, TlsSession **out) {
+    auto *s = new (std::nothrow) TlsSession;
+    if (!s) return fail(IOCPNET_E_NO_MEMORY, "no memory for a TLS session");
+    s->impl_ = new (std::nothrow) Impl;
+    if (!s->impl_) {
+        delete s;
+        return fail(IOCPNET_E_NO_MEMORY, "no memory for a TLS session");
+    }
+    cfg->ref();
+    s->cfg_ = cfg;
+    ERR_clear_error();
+    Impl &m = *s->impl_;
+    m.ssl = SSL_new(ctx_of(cfg));
+    m.in = BIO_new(BIO_s_mem());
+    m.out = BIO_new(BIO_s_mem());
+    if (!m.ssl || !m.in || !m.out) {
+        BIO_free(m.in);
+        BIO_free(m.out);
+        m.in = m.out = nullptr;
+        delete s;
+        return tls_fail("cannot create a TLS session");
+    }
+    BIO_set_mem_eof_return(m.in, -1); // empty means "more to come", not EOF
+    SSL_set_bio(m.ssl, m.in, m.out);
+    int rc = IOCPNET_OK;
+    if (cfg->client) {
+        SSL_set_connect_state(m.ssl);
+        if (server_name && *server_name) {
+            bool ip = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(m.ssl), server_name) == 1;
+            ERR_clear_error();
+            if (!ip && (SSL_set_tlsext_host_name(m.ssl, server_name) != 1 || SSL_set1_host(m.ssl, server_name) != 1))
+                rc = tls_fail("cannot set the server name");
+        }
+    } else {
+        SSL_set_accept_state(m.ssl);
+    }
+    ERR_clear_error();
+    if (rc != IOCPNET_OK) {
+        delete s;
+        return rc;
+    }
+    *out = s;
+    return IOCPNET_OK;
+}
+
+TlsSession::~TlsSession() {
+    if (impl_) SSL_free(impl_->ssl); // frees both BIOs
+    delete impl_;
+    if (cfg_) cfg_->unref();
+}
+
+void TlsSession::capture_info_locked() {
+    SSL *ssl = impl_->ssl;
+    version_ = SSL_get_version(ssl);
+    const char *c = SSL_get_cipher_name(ssl);
+    cipher_ = c ? c : "";
+    const unsigned char *a = nullptr;
+    unsigned an = 0;
+    SSL_get0_alpn_selected(ssl, &a, &an);
+    alpn_.assign(reinterpret_cast<const char *>(a ? a : reinterpret_cast<const unsigned char *>("")), an);
+    if (X509 *pc = SSL_get1_peer_certificate(ssl)) {
+        BIO *b = BIO_new(BIO_s_mem());
+        if (b && X509_NAME_print_ex(b, X509_get_subject_name(pc), 0, XN_FLAG_RFC2253) >= 0) {
+            char *p = nullptr;
+            long n = BIO_get_mem_data(b, &p);
+            if (n > 0) subject_.assign(p, size_t(n));
+        }
+        BIO_free(b);
+        X509_free(pc);
+    }
+    ERR_clear_error();
+}
+
+void TlsSession::capture_error_locked(int rc) {
+    failed_ = true;
+    int e = SSL_get_error(impl_->ssl, rc);
+    std::string r = openssl_reason();
+    long vr = SSL_get_verify_result(impl_->ssl);
+    if (vr != X509_V_OK) {
+        if (r.empty()) r = "certificate verify failed";
+        r += ": ";
+        r += X509_verify_cert_error_string(vr);
+    }
+    if (r.empty()) r = e == SSL_ERROR_ZERO_RETURN ? "the peer closed the session" : "TLS protocol error";
+    if (error_.empty()) error_ = r;
+}
+
+void TlsSession::set_error(const char *why) {
+    std::lock_guard<std::mutex> lk(mu_);
+    failed_ = true;
+    if (error_.empty()) error_ = why;
+}
+
+TlsSession::Step TlsSession::handshake(const uint8_t *p, size_t n) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (failed_) return kFailed;
+    if (done_) return kDone;
+    ERR_clear_error();
+    if (n && BIO_write(impl_->in, p, int(n)) != int(n)) {
+        error_ = "no memory for received bytes";
+        failed_ = true;
+        return kFailed;
+    }
+    int r = SSL_do_handshake(impl_->ssl);
+    if (r == 1) {
+        done_ = true;
+        capture_info_locked();
+        return kDone;
+    }
+    int e = SSL_get_error(impl_->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        ERR_clear_error();
+        return kMore;
+    }
+    capture_error_locked(r);
+    return kFailed;
+}
+
+int TlsSession::recv(const uint8_t *p, size_t n, Up &up) {
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (failed_) return IOCPNET_E_TLS;
+        if (n && BIO_write(impl_->in, p, int(n)) != int(n)) {
+            failed_ = true;
+            error_ = "no memory for received bytes";
+            return IOCPNET_E_TLS;
+        }
+    }
+    for (;;) {
+        int k, e = SSL_ERROR_NONE;
+        {
+            // Unlocked between reads: up runs user code, which may send here.
+            std::lock_guard<std::mutex> lk(mu_);
+            ERR_clear_error();
+            k = SSL_read(impl_->ssl, rd_, int(sizeof rd_));
+            if (k <= 0) {
+                e = SSL_get_error(impl_->ssl, k);
+                if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+                    ERR_clear_error();
+                    return IOCPNET_OK;
+                }
+                if (e == SSL_ERROR_ZERO_RETURN) {
+                    ERR_clear_error();
+                    return IOCPNET_E_PEER_CLOSED;
+                }
+                capture_error_locked(k);
+                return IOCPNET_E_TLS;
+            }
+        }
+        if (!up.put(rd_, size_t(k))) return IOCPNET_OK;
+    }
+}
+
+bool TlsSession::encrypt_locked(const uint8_t *p, size_t n) {
+    while (n) {
+        int k = n > (1u << 30) ? 1 << 30 : int(n);
+        ERR_clear_error();
+        int w = SSL_write(impl_->ssl, p, k);
+        if (w <= 0) {
+            capture_error_locked(w);
+            return false;
+        }
+        p += w;
+        n -= size_t(w);
+    }
+    return true;
+}
+
+size_t TlsSession::move_output_locked(SendQueue &out, BlockCache *cache) {
+    char *p = nullptr;
+    long n = BIO_get_mem_data(impl_->out, &p);
+    if (n <= 0) return 0;
+    if (!out.append(Frame{}, p, size_t(n), nullptr, cache)) return 0; // stays inside: a later call moves it
+    (void)BIO_reset(impl_->out);
+    cipher_q_ += size_t(n);
+    return size_t(n);
+}
+
+int TlsSession::send(const Frame &f, const IoVec *parts, size_t n, SendQueue &out, BlockCache *cache) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (failed_ || shut_) return IOCPNET_E_TLS;
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) len += parts[i].len;
+    size_t total = f.total(len);
+    // Kept until the handshake is done and take_output has encrypted what
+    // was kept before (a client may send before on_connect): the handshake
+    // finishes on the owner a moment before take_output runs, and a send in
+    // between must not overtake the kept bytes.
+    bool keep = !done_ || !pending_.empty();
+    // One record run for header, parts and line end: gathered unless it is one piece.
+    std::string buf;
+    const uint8_t *p;
+    if (keep || f.head_len || f.tail_len || n != 1) {
+        std::string &dst = keep ? pending_ : buf;
+        dst.reserve(dst.size() + total);
+        dst.append(reinterpret_cast<const char *>(f.head), f.head_len);
+        for (size_t i = 0; i < n; i++) dst.append(static_cast<const char *>(parts[i].base), parts[i].len);
+        if (f.tail_len) dst.push_back('\n');
+        if (keep) {
+            plain_pending_ += total;
+            return IOCPNET_OK;
+        }
+        p = reinterpret_cast<const uint8_t *>(buf.data());
+    } else {
+        p = static_cast<const uint8_t *>(parts[0].base);
+    }
+    if (!encrypt_locked(p, total)) return IOCPNET_E_TLS;
+    plain_q_ += total;
+    if (!move_output_locked(out, cache)) return IOCPNET_E_NO_MEMORY;
+    return IOCPNET_OK;
+}
+
+bool TlsSession::take_output(SendQueue &out) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (done_ && !failed_ && !shut_ && !pending_.empty()) {
+        if (encrypt_locked(reinterpret_cast<const uint8_t *>(pending_.data()), pending_.size())) {
+            plain_q_ += plain_pending_;
+        }
+        plain_pending_ = 0;
+        std::string().swap(pending_);
+    }
+    return move_output_locked(out, nullptr) != 0;
+}
+
+size_t TlsSession::queued(const SendQueue &) const { return plain_q_ + plain_pending_; }
+
+size_t TlsSession::sent(size_t cipher) {
+    size_t dec;
+    if (cipher >= cipher_q_) {
+        dec = plain_q_;
+        cipher_q_ = 0;
+    } else {
+        dec = size_t((long double)plain_q_ * (long double)cipher / (long double)cipher_q_);
+        if (dec > plain_q_) dec = plain_q_;
+        cipher_q_ -= cipher;
+    }
+    plain_q_ -= dec;
+    return dec;
+}
+
+void TlsSession::dropped() {
+    std::lock_guard<std::mutex> lk(mu_);
+    plain_q_ = cipher_q_ = plain_pending_ = 0;
+    std::string().swap(pending_);
+}
+
+void TlsSession::close_notify(SendQueue &out) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (done_ && !failed_ && !shut_) {
+        ERR_clear_error();
+        (void)SSL_shutdown(impl_->ssl); // 0: ours is queued, the peer's not yet seen: fine
+        ERR_clear_error();
+    }
+    shut_ = true;
+    move_output_locked(out, nullptr);
+}
+
+std::string TlsSession::info(uint32_t what) {
+    std::lock_guard<std::mutex> lk(mu_);
+    switch (what) {
+    case IOCPNET_TLS_INFO_VERSION: return version_;
+    case IOCPNET_TLS_INFO_CIPHER: return cipher_;
+    case IOCPNET_TLS_INFO_ALPN: return alpn_;
+    case IOCPNET_TLS_INFO_PEER_SUBJECT: return subject_;
+    case IOCPNET_TLS_INFO_ERROR: return error_;
+    }
+    return std::string();
+}
+
+} // namespace iocpnet
