@@ -132,6 +132,10 @@ struct Conn {
         Life l = life.load(std::memory_order_acquire);
         return l == Life::connecting || l == Life::open;
     }
+    // Open and not paused: the next message may go up to on_data.
+    bool takes_data() const {
+        return !paused.load(std::memory_order_acquire) && life.load(std::memory_order_acquire) == Life::open;
+    }
     // connect_failing and closing: the user may still read user data and addresses
     bool answers_queries() const {
         Life l = life.load(std::memory_order_acquire);

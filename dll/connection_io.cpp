@@ -11,9 +11,7 @@ namespace {
 // A receiver takes messages while it is open and not paused.
 struct Ready {
     Conn *c;
-    bool operator()() const {
-        return !c->paused.load(std::memory_order_acquire) && c->life.load(std::memory_order_acquire) == Life::open;
-    }
+    bool operator()() const { return c->takes_data(); }
 };
 } // namespace
 
@@ -34,14 +32,19 @@ bool Port::arm_recv(Conn *c) {
     return true;
 }
 
+// One message up to the user (owner, no lock held).
+void Port::deliver(uint64_t id, const uint8_t *m, size_t n) {
+    const CallbackSet &cs = callbacks();
+    if (cs.cb.on_data) cs.cb.on_data(cs.user, this, id, m, n);
+}
+
 // Received bytes up the pipeline (a layer, the framing or the WebSocket
 // session) to on_data while the receiver is ready; the rest is held. Owner,
 // no lock held. IOCPNET_OK or the error that ends the stream.
 int Port::feed(Conn *c, const uint8_t *p, size_t n) {
     uint64_t id = c->id.load(std::memory_order_relaxed);
     int rc = c->pipe.ws() ? ws_feed(c, p, n) : c->pipe.recv(p, n, Ready{c}, [&](const uint8_t *m, size_t k) {
-        const CallbackSet &cs = callbacks();
-        if (cs.cb.on_data) cs.cb.on_data(cs.user, this, id, m, k);
+        deliver(id, m, k);
         return true;
     });
     if (c->tls) { // what TLS answers by itself (tickets, key updates, alerts)
@@ -221,8 +224,7 @@ void Port::resume(Conn *c) {
     if (!Ready{c}()) return;
     uint64_t id = c->id.load(std::memory_order_relaxed);
     int rc = c->pipe.ws() ? ws_resume(c) : c->pipe.resume(Ready{c}, [&](const uint8_t *m, size_t n) {
-        const CallbackSet &cs = callbacks();
-        if (cs.cb.on_data) cs.cb.on_data(cs.user, this, id, m, n);
+        deliver(id, m, n);
         return true;
     });
     if (rc != IOCPNET_OK) framing_error(c, id, rc);

@@ -175,6 +175,7 @@ struct Port : iocpnet_port {
     void end_recv(Conn *c, bool eof, int err);     // owner: the receive side ended
     void framing_error(Conn *c, uint64_t id, int rc);
     bool arm_recv(Conn *c); // false: not armed (no longer in a state that reads)
+    void deliver(uint64_t id, const uint8_t *m, size_t n); // owner: on_data
     int feed(Conn *c, const uint8_t *p, size_t n); // received bytes up the pipeline to on_data
 
     // --- TLS handshakes (tls/tls_flow.cpp)

@@ -43,11 +43,10 @@ struct ConnEvents : ws::Events {
     uint64_t id;
     ConnEvents(Port *p, Conn *cc) : port(p), c(cc), id(cc->id.load(std::memory_order_relaxed)) {}
     bool open() const { return c->life.load(std::memory_order_acquire) == Life::open; }
-    bool ready() override { return open() && !c->paused.load(std::memory_order_acquire); }
+    bool ready() override { return c->takes_data(); }
     bool message(const uint8_t *m, size_t len) override {
         if (!open()) return false; // a callback closed it
-        const CallbackSet &cs = port->callbacks();
-        if (cs.cb.on_data) cs.cb.on_data(cs.user, port, id, m, len);
+        port->deliver(id, m, len);
         return true;
     }
     void output(const uint8_t *b, size_t len) override {
