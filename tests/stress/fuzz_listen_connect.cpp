@@ -45,7 +45,7 @@ void act_listen(Actor &a) {
                    "options struct_size below 8");
             break;
         default:
-            o.framing = 3 + a.rng.below(100);
+            o.framing = IOCPNET_FRAMING_WEBSOCKET + 1 + a.rng.below(100); // past the last framing
             expect(iocpnet_listen_ex(x.port, "127.0.0.1", 0, &o, &id), INV | SD, "iocpnet_listen_ex", 0,
                    "unknown framing");
         }
@@ -196,7 +196,7 @@ void act_connect(Actor &a) {
                    "options struct_size below 8");
             break;
         default:
-            o.framing = 3 + a.rng.below(50);
+            o.framing = IOCPNET_FRAMING_WEBSOCKET + 1 + a.rng.below(50); // past the last framing
             expect(iocpnet_connect_ex(x.port, "127.0.0.1", 1, &o, &id), INV | SD, "iocpnet_connect_ex", 0,
                    "unknown framing");
         }
