@@ -324,5 +324,11 @@ int main(int argc, char **argv)
            expected, errors, secs, verified / secs, verified * opt.size / secs / 1e6, p50, p99, p999,
            sample_backend_name(st.backend));
     fflush(stdout);
+    free(all);
+    for (i = 0; i < opt.connections; i++) {
+        free(clients[i].msg);
+        free(clients[i].lat_us);
+    }
+    free(clients);
     return errors == 0 && verified == expected ? 0 : 1;
 }
