@@ -12,12 +12,13 @@ public class WebSocketTests
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
 
     /// <summary>Echoes each message with the type it came with; records what the server saw.</summary>
-    private sealed class WsEcho : IPortHandler
+    internal sealed class WsEcho : IPortHandler
     {
         public readonly ConcurrentQueue<(WsMessageType Type, int Length)> Messages = new();
         public readonly ConcurrentDictionary<ulong, ErrorCode> Closed = new();
         public readonly ConcurrentDictionary<ulong, bool> Accepted = new();
-        public volatile string? Path, Header, Missing;
+        public volatile string? Path, Header, Missing, Host;
+        public Action<Port, ConnectionId>? OnAcceptHook;
         public volatile StrongBox<TlsInfo>? Tls;
 
         public void OnAccept(Port port, ulong listener, ConnectionId connection)
@@ -25,6 +26,8 @@ public class WebSocketTests
             Path = port.GetWebSocketRequestPath(connection);
             Header = port.GetWebSocketRequestHeader(connection, "x-iocpnet-test"); // names are case-insensitive
             Missing = port.GetWebSocketRequestHeader(connection, "X-Not-Sent");
+            Host = port.GetWebSocketRequestHeader(connection, "Host");
+            OnAcceptHook?.Invoke(port, connection);
             try { Tls = new StrongBox<TlsInfo>(port.GetTlsInfo(connection)); } catch (IocpNetException e) when (e.Code == ErrorCode.Unsupported) { }
             Accepted[connection.Value] = true;
         }
@@ -187,12 +190,12 @@ public class WebSocketTests
         Assert.Equal(ErrorCode.NotFound, Assert.Throws<IocpNetException>(() => cp.GetWebSocketRequestHeader(new ConnectionId(999_999), "Origin")).Code);
     }
 
-    private static void Wait(Task t) => t.WaitAsync(Deadline).GetAwaiter().GetResult();
+    internal static void Wait(Task t) => t.WaitAsync(Deadline).GetAwaiter().GetResult();
 
-    private static T Wait<T>(Task<T> t) => t.WaitAsync(Deadline).GetAwaiter().GetResult();
+    internal static T Wait<T>(Task<T> t) => t.WaitAsync(Deadline).GetAwaiter().GetResult();
 
     /// <summary>One whole message (its fragments joined).</summary>
-    private static (WebSocketMessageType, byte[]) Receive(ClientWebSocket ws)
+    internal static (WebSocketMessageType, byte[]) Receive(ClientWebSocket ws)
     {
         var all = new MemoryStream();
         var buf = new byte[8192];
