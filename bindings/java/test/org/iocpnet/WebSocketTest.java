@@ -32,14 +32,18 @@ class WebSocketTest {
         final List<String> seen = new CopyOnWriteArrayList<>(); // "TEXT:12", "BINARY:70000"
         final Map<Long, Integer> closed = new ConcurrentHashMap<>();
         final List<Long> accepted = new CopyOnWriteArrayList<>();
-        volatile String path, header, missing;
+        volatile String path, header, missing, host;
         volatile TlsInfo tls;
+        volatile java.util.function.BiConsumer<Port, Long> onAcceptHook;
 
         @Override
         public void onAccept(Port port, long listener, long conn) {
             path = port.webSocketRequestPath(conn);
             header = port.webSocketRequestHeader(conn, "x-iocpnet-test"); // names are case-insensitive
             missing = port.webSocketRequestHeader(conn, "X-Not-Sent");
+            host = port.webSocketRequestHeader(conn, "Host");
+            java.util.function.BiConsumer<Port, Long> hook = onAcceptHook;
+            if (hook != null) hook.accept(port, conn);
             try { tls = port.tlsInfo(conn); } catch (IocpNetException e) { assertEquals(ErrorCode.UNSUPPORTED, e.code()); }
             accepted.add(conn);
         }
