@@ -92,6 +92,27 @@ public class WebSocketFlowTests
     }
 
     [Fact]
+    public void Refused_upgrade_gives_OnConnect_Protocol()
+    {
+        int port = FreePort();
+        using var hl = new HttpListener();
+        hl.Prefixes.Add($"http://127.0.0.1:{port}/");
+        hl.Start();
+        Task server = Task.Run(async () =>
+        {
+            HttpListenerContext ctx = await hl.GetContextAsync();
+            ctx.Response.StatusCode = 403; // not 101: the upgrade is refused
+            ctx.Response.Close();
+        });
+        var client = new Recorder();
+        using var cp = new Port(client);
+        ConnectionId c = cp.Connect(Net.Loopback, port, new ConnectionOptions { Framing = Framing.WebSocket, WsPath = "/private" });
+        client.WaitUntil(r => r.Connected.ContainsKey(c.Value), "OnConnect");
+        Assert.Equal(ErrorCode.Protocol, client.Read(r => r.Connected[c.Value]));
+        server.WaitAsync(Deadline).GetAwaiter().GetResult();
+    }
+
+    [Fact]
     public void Idle_timeout_closes_a_websocket_with_1001()
     {
         var echo = new WsEcho();

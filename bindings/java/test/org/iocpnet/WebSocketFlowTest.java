@@ -60,6 +60,24 @@ class WebSocketFlowTest {
     }
 
     @Test
+    void refusedUpgradeGivesOnConnectProtocol() throws Exception {
+        // The JDK's own HTTP server answers the upgrade request with 403 instead of 101.
+        com.sun.net.httpserver.HttpServer http = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        http.createContext("/", ex -> { ex.sendResponseHeaders(403, -1); ex.close(); });
+        http.start();
+        Events client = new Events();
+        try (Port cp = new Port(small(), client)) {
+            long c = cp.connect("127.0.0.1", http.getAddress().getPort(),
+                    new ConnectionOptions().framing(Framing.WEBSOCKET).wsPath("/private"));
+            until(() -> client.connected.containsKey(c), "onConnect");
+            assertEquals(ErrorCode.PROTOCOL, client.connected.get(c));
+        } finally {
+            http.stop(0);
+        }
+    }
+
+    @Test
     void idleTimeoutClosesAWebSocketWith1001() throws Exception {
         WebSocketTest.WsEcho echo = new WebSocketTest.WsEcho();
         try (Port sp = new Port(small(), echo)) {
