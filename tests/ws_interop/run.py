@@ -5,9 +5,14 @@ Installs `ws` with npm into <build>/ws-node once, then:
   1. ws as client (client_test.cjs) against iocpnet's server (ws_peer server);
   2. iocpnet's client (ws_peer client) against ws as server (server.cjs).
 Both peers run on 127.0.0.1 ephemeral ports and are stopped by PID.
+Usage: run.py WS_PEER BUILD_DIR [--wrapper=CMD] [--stop-signal TERM|INT]
+--wrapper runs ws_peer under an emulator (the mingw build: ws_peer.exe under
+scripts/wine-env.sh, node on the host; they meet over 127.0.0.1), and
+--stop-signal is how ws_peer server is asked to stop (INT under Wine: Wine
+turns it into the console Ctrl-C event ws_peer waits for).
 Prints "ws-interop: N passed, M failed"; exit status 0 only if all passed.
 """
-import os, signal, subprocess, sys
+import argparse, os, shlex, signal, subprocess, sys
 
 here = os.path.dirname(os.path.abspath(__file__))
 
@@ -30,9 +35,9 @@ def read_port(proc):
     raise RuntimeError('no PORT line from %s' % proc.args)
 
 
-def stop(proc):
+def stop(proc, sig=signal.SIGTERM):
     if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
@@ -41,14 +46,22 @@ def stop(proc):
 
 
 def main():
-    ws_peer, build = sys.argv[1], sys.argv[2]
+    ap = argparse.ArgumentParser()
+    ap.add_argument('ws_peer')
+    ap.add_argument('build')
+    ap.add_argument('--wrapper', default='')
+    ap.add_argument('--stop-signal', default='TERM', choices=['TERM', 'INT'])
+    a = ap.parse_args()
+    build = a.build
+    peer = shlex.split(a.wrapper) + [a.ws_peer]
+    stop_sig = getattr(signal, 'SIG' + a.stop_signal)
     node_dir = os.path.join(build, 'ws-node')
     ensure_ws(node_dir)
     env = dict(os.environ, WS_DIR=node_dir)
     passed = failed = 0
 
     # 1. ws client -> iocpnet server
-    srv = subprocess.Popen([ws_peer, 'server'], stdout=subprocess.PIPE, text=True, env=env)
+    srv = subprocess.Popen(peer + ['server'], stdout=subprocess.PIPE, text=True, env=env)
     try:
         port = read_port(srv)
         r = subprocess.run(['node', os.path.join(here, 'client_test.cjs'), str(port)], capture_output=True, text=True,
@@ -62,7 +75,7 @@ def main():
         if r.returncode != 0 and not any(l.startswith('FAIL ') for l in r.stdout.splitlines()):
             failed += 1
     finally:
-        stop(srv)
+        stop(srv, stop_sig)
     if srv.returncode != 0:
         print('FAIL ws_peer server exited with %s' % srv.returncode)
         failed += 1
@@ -71,7 +84,7 @@ def main():
     node = subprocess.Popen(['node', os.path.join(here, 'server.cjs')], stdout=subprocess.PIPE, text=True, env=env)
     try:
         port = read_port(node)
-        r = subprocess.run([ws_peer, 'client', str(port)], capture_output=True, text=True, env=env, timeout=120)
+        r = subprocess.run(peer + ['client', str(port)], capture_output=True, text=True, env=env, timeout=120)
         print(r.stdout + r.stderr)
         for line in r.stdout.splitlines():
             if line.startswith('OK '):
