@@ -2,8 +2,9 @@
 # Windows under Wine: cross-builds the mingw variant (iocpnet.dll, tests and
 # samples as .exe), prepares a private Wine prefix, and runs that build's
 # ctest tests: the API suite on the IOCP backend, the backend contract, the
-# DLL export/ABI checks and the e2e tests of the .exe samples (Linux Python
-# clients over loopback). Last line: "wine: N passed, M failed".
+# DLL export/ABI checks, the e2e tests of the .exe samples (Linux Python
+# clients over loopback) and the WebSocket interop of ws_peer.exe with the
+# host's node + npm ws. Last line: "wine: N passed, M failed".
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 name=wine
