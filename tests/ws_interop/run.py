@@ -52,7 +52,7 @@ def main():
     ap.add_argument('--wrapper', default='')
     ap.add_argument('--stop-signal', default='TERM', choices=['TERM', 'INT'])
     a = ap.parse_args()
-    build = a.build
+    build = os.path.abspath(a.build)  # node resolves WS_DIR from the script's folder otherwise
     peer = shlex.split(a.wrapper) + [a.ws_peer]
     stop_sig = getattr(signal, 'SIG' + a.stop_signal)
     node_dir = os.path.join(build, 'ws-node')
