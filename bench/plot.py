@@ -80,7 +80,7 @@ def plot(outdir, scenarios, idle=None):
             continue
         for r in (r for rs in runs.values() for r in rs):
             r.setdefault("cpu_us_per_msg", r["server_cpu_us"] / r["msgs"] if r.get("msgs") else None)
-        if kind == "echo":
+        if kind in ("echo", "tls", "ws-echo"):
             panels = [("cpu_us_per_msg", "server CPU µs per message (lower is better)", ".2f"),
                       ("msgs_per_s", "round trips per second (higher is better)", ",.0f")]
         elif kind == "proxy":  # bench/proxy_bench.py

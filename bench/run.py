@@ -9,6 +9,7 @@ scenario with medians and ratios to libuv. See bench/README.md.
     python3 bench/run.py                     # full run (a few minutes)
     python3 bench/run.py --quick             # smoke: tiny durations, 1 repetition
     python3 bench/run.py --scenario proxy    # iocpnet proxy_server beside HAProxy (bench/proxy_bench.py)
+    python3 bench/run.py --scenario tls-64 --scenario ws-echo   # TLS beside Asio SSL, WebSocket beside npm's ws
     python3 bench/run.py --scenario echo-64 --reps 3 --server dotnet="dotnet bench/csharp/bin/EchoServer.dll"
 """
 import argparse, json, os, platform, re, shlex, signal, statistics, subprocess, sys, tempfile, threading, time
@@ -32,6 +33,22 @@ SCENARIOS = {
                "1,000 clients, 10 senders × 256 B every 1 ms, relayed to the 999 others"),
 }
 SCENARIOS[proxy_bench.NAME] = ("proxy", proxy_bench.LOADGEN_ARGS, proxy_bench.DESCRIPTION)
+# TLS (issue 11) and WebSocket (issue 12): the loadgen's echo and fanout modes
+# with --tls (an OpenSSL client) or --ws (the client handshake, masked
+# frames, every echo checked as one unmasked frame), against iocpnet beside
+# Boost.Asio's SSL echo and npm's `ws` respectively.
+SCENARIOS.update({
+    "tls-64": ("tls", ["--conns", "100", "--size", "64", "--tls"], "TLS: 100 connections × 64 B ping-pong"),
+    "tls-16k": ("tls", ["--conns", "100", "--size", "16384", "--tls"], "TLS: 100 connections × 16 KiB ping-pong"),
+    "ws-echo": ("ws-echo", ["--conns", "100", "--size", "64", "--ws"],
+                "WebSocket: 100 connections × 64 B binary messages, ping-pong"),
+    "ws-fanout": ("ws-fanout", ["--conns", "1000", "--senders", "10", "--size", "256", "--interval-us", "1000", "--ws"],
+                  "WebSocket: 1,000 clients, 10 senders × 256 B messages every 1 ms, relayed to the 999 others"),
+})
+# What the loadgen runs for each kind of scenario, and the row the ratios are to.
+LOADGEN_MODE = {"echo": "echo", "fanout": "fanout", "tls": "echo", "ws-echo": "echo", "ws-fanout": "fanout"}
+BASELINE = {"tls": "asio-ssl", "ws-echo": "ws-node", "ws-fanout": "ws-node"}  # else libuv
+FANOUT_KINDS = ("fanout", "ws-fanout")
 
 
 def log(msg):
@@ -49,13 +66,46 @@ REFERENCE_ECHO = [
 ]
 
 
+# The TLS reference: Asio's echo with asio::ssl (OpenSSL 3), row `asio-ssl`.
+TLS_REFERENCE = [("asio-ssl", "asio_ssl_echo.cpp", "g++", ["-std=c++17", "-pthread", "-lssl", "-lcrypto"])]
+WS_NODE_DIR = os.path.join(ROOT, "build", "linux", "ws-node")  # where tests/ws_interop/run.py installs `ws`
+
+
+def tls_files():
+    """The server certificate and key for the TLS rows: the test PKI of the
+    linux build (scripts/make-test-certs.sh), made into build/bench/certs
+    when that build has none."""
+    d = os.path.join(ROOT, "build", "linux", "test-certs")
+    if not os.path.exists(os.path.join(d, "server.pem")):
+        d = os.path.join(OUT, "certs")
+        subprocess.run(["bash", os.path.join(ROOT, "scripts", "make-test-certs.sh"), d],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return ["--tls-cert", os.path.join(d, "server.pem"), "--tls-key", os.path.join(d, "server.key")]
+
+
+def ensure_ws_node():
+    """npm's `ws` for the ws-node rows, installed as tests/ws_interop/run.py
+    does (once, into build/linux/ws-node). A failure is logged; the rows then
+    fail with the reason."""
+    if os.path.isdir(os.path.join(WS_NODE_DIR, "node_modules", "ws")):
+        return
+    log("installing npm's ws into build/linux/ws-node")
+    os.makedirs(WS_NODE_DIR, exist_ok=True)
+    try:
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", WS_NODE_DIR, "ws@8"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        log(f"npm install ws failed: {e}")
+
+
 def build_bench():
     """gcc is quick enough that an mtime check is all the build system needed.
     A reference server that fails to build is logged and left out as a failed row."""
     os.makedirs(OUT, exist_ok=True)
     # -O3 for the loadgen: it vectorises the byte sums that verify fan-out content.
-    todo = [("loadgen.c", "gcc", ["-O3"]), ("uv_echo_server.c", "gcc", ["-luv"]), ("uv_relay_server.c", "gcc", ["-luv"])]
-    todo += [(src, cc, flags) for _, src, cc, flags in REFERENCE_ECHO]
+    todo = [("loadgen.c", "gcc", ["-O3", "-lssl", "-lcrypto"]), ("uv_echo_server.c", "gcc", ["-luv"]),
+            ("uv_relay_server.c", "gcc", ["-luv"])]
+    todo += [(src, cc, flags) for _, src, cc, flags in REFERENCE_ECHO + TLS_REFERENCE]
     for src_name, cc, libs in todo:
         name = os.path.splitext(src_name)[0]
         src, exe = os.path.join(BENCH, src_name), os.path.join(OUT, name)
@@ -168,6 +218,17 @@ def server_table(args):
     fan = [("iocpnet", [samp("relay_server")] + STD_ARGS),
            ("iocpnet-epoll", [samp("relay_server")] + STD_ARGS + ["--backend", "epoll"]),
            ("libuv", [os.path.join(OUT, "uv_relay_server")] + STD_ARGS)]
+    tls = tls_files() if any(SCENARIOS[sc][0] == "tls" for sc in args.scenarios) else []
+    node = ["node", os.path.join(BENCH, "ws_node_server.cjs"), "--mode"]
+    tls_rows = [("iocpnet", [samp("echo_server")] + STD_ARGS + tls),
+                ("iocpnet-epoll", [samp("echo_server")] + STD_ARGS + tls + ["--backend", "epoll"])]
+    tls_rows += [(name, [os.path.join(OUT, os.path.splitext(src)[0])] + STD_ARGS + tls) for name, src, _, _ in TLS_REFERENCE]
+    ws_echo = [("iocpnet", [samp("echo_server")] + STD_ARGS + ["--websocket"]),
+               ("iocpnet-epoll", [samp("echo_server")] + STD_ARGS + ["--websocket", "--backend", "epoll"]),
+               ("ws-node", node + ["echo"] + STD_ARGS)]
+    ws_fan = [("iocpnet", [samp("relay_server")] + STD_ARGS + ["--websocket"]),
+              ("iocpnet-epoll", [samp("relay_server")] + STD_ARGS + ["--websocket", "--backend", "epoll"]),
+              ("ws-node", node + ["relay"] + STD_ARGS)]
     if args.bindings:
         for name, argv, files in binding_servers():
             # A missing file makes argv[0] a path that run_once reports as "not built".
@@ -180,11 +241,12 @@ def server_table(args):
         argv = shlex.split(cmd)
         # A bare command gets the standard options; one that names its own --port is left alone.
         table.append((name, argv if "--port" in argv else argv + STD_ARGS))
+    by_kind = {"echo": echo, "fanout": fan, "tls": tls_rows, "ws-echo": ws_echo, "ws-fanout": ws_fan}
     if args.servers:
         keep = set(args.servers.split(","))
-        echo, fan = [s for s in echo if s[0] in keep], [s for s in fan if s[0] in keep]
-    stress = [s for s in echo if s[0] in STRESS_SERVERS]
-    return {"echo": echo, "fanout": fan, "stress": stress}
+        by_kind = {k: [s for s in rows if s[0] in keep] for k, rows in by_kind.items()}
+    by_kind["stress"] = [s for s in by_kind["echo"] if s[0] in STRESS_SERVERS]
+    return by_kind
 
 
 def descendants(pid):
@@ -244,8 +306,12 @@ def run_once(kind, sc_args, name, argv, args, can_pin):
     if not os.access(argv[0], os.X_OK) and "/" in argv[0]:
         res["error"] = f"{argv[0]} not built"
         return res
-    srv = subprocess.Popen(pin(0, argv, can_pin), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           text=True, start_new_session=True)
+    try:
+        srv = subprocess.Popen(pin(0, argv, can_pin), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, start_new_session=True, env=dict(os.environ, WS_DIR=WS_NODE_DIR))
+    except OSError as e:  # e.g. no `node`
+        res["error"] = f"{argv[0]}: {e}"
+        return res
     lines, ready = [], threading.Event()
     addr = {}
 
@@ -272,8 +338,9 @@ def run_once(kind, sc_args, name, argv, args, can_pin):
             if srv.poll() is not None:
                 res["ok"], res["error"] = False, f"server died (exit {srv.returncode}) " + res.get("error", "")
             return res
-        cmd = [os.path.join(OUT, "loadgen"), kind, "--host", host, "--port", addr["port"]] + sc_args
-        if kind == "echo":
+        mode = LOADGEN_MODE[kind]
+        cmd = [os.path.join(OUT, "loadgen"), mode, "--host", host, "--port", addr["port"]] + sc_args
+        if mode == "echo":
             cmd += ["--duration", str(args.duration), "--warmup", str(args.warmup)]
         else:
             cmd += ["--rounds", str(args.rounds)]
@@ -317,7 +384,7 @@ def summarize(rs):
     for r in ok:
         r["cpu_us_per_msg"] = r["server_cpu_us"] / r["msgs"]
     s = {"runs": len(rs), "ok": len(ok), "poller": "/".join(sorted({r.get("poller", "?") for r in rs}))}
-    for k in ("msgs_per_s", "p50_us", "p99_us", "cpu_us_per_msg", "rss_kib", "tail_ms", "loadgen_cpu_pct"):
+    for k in ("msgs_per_s", "p50_us", "p99_us", "cpu_us_per_msg", "rss_kib", "tail_ms", "loadgen_cpu_pct", "size"):
         s[k] = med(ok, k)
     if ok:
         v = [r["msgs_per_s"] for r in ok]
@@ -330,29 +397,36 @@ def fmt(v, spec):
 
 
 def table(sc, kind, names, results):
-    unit = "deliveries/s" if kind == "fanout" else "msgs/s"
-    per = "delivery" if kind == "fanout" else "msg"
+    fan = kind in FANOUT_KINDS
+    unit = "deliveries/s" if fan else "msgs/s"
+    per = "delivery" if fan else "msg"
     sums = {n: summarize(results[n]) for n in names}
-    base = sums.get("libuv", {})
+    bname = BASELINE.get(kind, "libuv")
+    base = sums.get(bname, {})
     hdr = ["server", "polls with", "ok runs", unit, "spread", "p50 µs", "p99 µs", f"CPU µs/{per}", "peak RSS MiB",
-           f"{unit} ÷ libuv", f"CPU/{per} ÷ libuv", "loadgen CPU %"]
-    if kind == "fanout":
+           f"{unit} ÷ {bname}", f"CPU/{per} ÷ {bname}", "loadgen CPU %"]
+    if fan:
         hdr[5:7] = ["tail ms", "–"]
     rows = []
     for n in names:
         s = sums[n]
         ratio = lambda k: fmt(s[k] / base[k], ".2f") if s.get(k) and base.get(k) else "–"
-        lat = ([fmt(s["p50_us"], ".0f"), fmt(s["p99_us"], ".0f")] if kind != "fanout"
+        lat = ([fmt(s["p50_us"], ".0f"), fmt(s["p99_us"], ".0f")] if not fan
                else [fmt(s["tail_ms"], ".0f"), "–"])
         rows.append([n, s["poller"], f"{s['ok']}/{s['runs']}", fmt(s["msgs_per_s"], ",.0f"),
                      "–" if s.get("spread") is None else f"±{s['spread'] / 2:.0f}%", *lat,
                      fmt(s["cpu_us_per_msg"], ".3f"),
                      fmt(s["rss_kib"] / 1024 if s["rss_kib"] is not None else None, ".1f"),
                      ratio("msgs_per_s"), ratio("cpu_us_per_msg"), fmt(s["loadgen_cpu_pct"], ".0f")])
-    if kind == "fanout":  # no latency percentiles: drop the empty column
+    if fan:  # no latency percentiles: drop the empty column
         hdr.pop(6)
         for r in rows:
             r.pop(6)
+    if kind == "tls":  # payload echoed per second, beside msgs/s
+        hdr.insert(4, "MB/s")
+        for n, r in zip(names, rows):
+            s = sums[n]
+            r.insert(4, fmt(s["msgs_per_s"] * s["size"] / 1e6 if s.get("msgs_per_s") and s.get("size") else None, ",.1f"))
     print(f"\n### {sc}: {SCENARIOS[sc][2]}\n")
     print("| " + " | ".join(hdr) + " |")
     print("|" + "|".join("---" for _ in hdr) + "|")
@@ -363,14 +437,13 @@ def table(sc, kind, names, results):
             if not r["ok"]:
                 print(f"\n- {n}: failed run: {r.get('error') or 'see --json output'}")
                 break
-    if kind == "echo":
-        goal_ratios(sums)
+    goal_ratios(sums, GOALS.get(kind, []))
     return sums
 
 
 # The comparisons issue 14's goals are stated in: (label, row, [reference rows: the
 # cheapest of them counts], column). CPU ratios below 1 and msgs/s ratios above 1 are good.
-GOALS = [
+GOALS = {"echo": [
     ("iocpnet (io_uring) CPU/msg ÷ better raw loop", "iocpnet", ["raw-uring", "raw-epoll"], "cpu_us_per_msg"),
     ("iocpnet-epoll CPU/msg ÷ raw epoll loop", "iocpnet-epoll", ["raw-epoll"], "cpu_us_per_msg"),
     ("iocpnet (io_uring) CPU/msg ÷ Boost.Asio", "iocpnet", ["asio"], "cpu_us_per_msg"),
@@ -380,7 +453,19 @@ GOALS = [
     ("C# binding CPU/msg ÷ System.Net.Sockets", "csharp", ["csharp-sockets"], "cpu_us_per_msg"),
     ("Java binding msgs/s ÷ C server (iocpnet)", "java", ["iocpnet"], "msgs_per_s"),
     ("C# binding msgs/s ÷ C server (iocpnet)", "csharp", ["iocpnet"], "msgs_per_s"),
-]
+],
+    # Issue 11: no more CPU per message than Asio's SSL echo.
+    "tls": [("iocpnet (io_uring) CPU/msg ÷ Asio SSL (goal ≤ 1.0)", "iocpnet", ["asio-ssl"], "cpu_us_per_msg"),
+            ("iocpnet-epoll CPU/msg ÷ Asio SSL (goal ≤ 1.0)", "iocpnet-epoll", ["asio-ssl"], "cpu_us_per_msg"),
+            ("iocpnet (io_uring) msgs/s ÷ Asio SSL", "iocpnet", ["asio-ssl"], "msgs_per_s")],
+    # Issue 12: at most half the CPU per message of npm's ws.
+    "ws-echo": [("iocpnet (io_uring) CPU/msg ÷ ws (goal ≤ 0.5)", "iocpnet", ["ws-node"], "cpu_us_per_msg"),
+                ("iocpnet-epoll CPU/msg ÷ ws (goal ≤ 0.5)", "iocpnet-epoll", ["ws-node"], "cpu_us_per_msg"),
+                ("iocpnet (io_uring) msgs/s ÷ ws", "iocpnet", ["ws-node"], "msgs_per_s")],
+    "ws-fanout": [("iocpnet (io_uring) CPU/delivery ÷ ws (goal ≤ 0.5)", "iocpnet", ["ws-node"], "cpu_us_per_msg"),
+                  ("iocpnet-epoll CPU/delivery ÷ ws (goal ≤ 0.5)", "iocpnet-epoll", ["ws-node"], "cpu_us_per_msg"),
+                  ("iocpnet (io_uring) deliveries/s ÷ ws", "iocpnet", ["ws-node"], "msgs_per_s")],
+}
 
 
 AGREE = 0.25  # |stress_client ÷ loadgen − 1| of server CPU/msg within this counts as agreeing
@@ -400,13 +485,14 @@ def clients_agree(loadgen, stress):
               f"{fmt(lg.get('msgs_per_s'), ',.0f')} | {fmt(st.get('msgs_per_s'), ',.0f')} |")
 
 
-def goal_ratios(sums):
+def goal_ratios(sums, goals):
     lines = []
-    for label, row, refs, key in GOALS:
+    for label, row, refs, key in goals:
         mine = sums.get(row, {}).get(key)
         theirs = [sums[r][key] for r in refs if sums.get(r, {}).get(key)]
-        if mine and theirs:
-            lines.append(f"| {label} | {mine / min(theirs):.2f} |")
+        if mine and theirs:  # the cheapest reference for CPU, the fastest for msgs/s
+            best = min(theirs) if key == "cpu_us_per_msg" else max(theirs)
+            lines.append(f"| {label} | {mine / best:.2f} |")
     if lines:
         print("\n| ratio of medians | value |\n|---|---|")
         print("\n".join(lines))
@@ -443,9 +529,12 @@ def main():
 
     if args.from_json:
         return replay(args)
+    args.scenarios = scenarios
     build_bench()
     if args.bindings:
         build_bindings()
+    if any(SCENARIOS[sc][0] in ("ws-echo", "ws-fanout") for sc in scenarios):
+        ensure_ws_node()
     servers = server_table(args)
     if ("echo-64-stress" in scenarios or proxy_bench.NAME in scenarios
             or any(argv[0].startswith(SAMPLES) for table in servers.values() for _, argv in table)):

@@ -73,6 +73,7 @@ void Port::start(Conn *c) {
     Worker &wk = owner();
     c->last_rx_ms = wk.now;
     if (c->opts.idle_ms) arm_timer(c, wk.now + c->opts.idle_ms);
+    ws_arm_upgrade(c); // WebSocket: the upgrade has a deadline of its own
     const CallbackSet &cs = callbacks();
     if (cs.cb.on_accept && c->pipe.announced()) cs.cb.on_accept(cs.user, this, lid, id); // WebSocket: after the upgrade
     arm_recv(c);
@@ -145,6 +146,7 @@ void Port::on_connect(Conn *c, const Completion &cp) {
     WorkerStats::add(wk.stats.connected, 1);
     c->last_rx_ms = wk.now;
     if (c->opts.idle_ms) arm_timer(c, wk.now + c->opts.idle_ms);
+    ws_arm_upgrade(c); // WebSocket: the upgrade has a deadline of its own
     const CallbackSet &cs = callbacks();
     if (cs.cb.on_connect && c->pipe.announced()) cs.cb.on_connect(cs.user, this, id, status); // WebSocket: after the upgrade
     arm_recv(c);
@@ -293,7 +295,7 @@ void Port::on_send(Conn *c, const Completion &cp) {
 
 void Port::on_timer(Conn *c) {
     int64_t now = owner().now, next = 0;
-    bool hs_expired = false;
+    bool hs_expired = false, ws_expired = false;
     {
         std::lock_guard<std::mutex> lk(c->mu);
         switch (c->life.load(std::memory_order_acquire)) {
@@ -311,12 +313,14 @@ void Port::on_timer(Conn *c) {
             else next = c->deadline;
             break;
         case Life::open:
+            next = ws_upgrade_due_locked(c, now, &ws_expired); // WebSocket: an upgrade still unfinished
+            if (c->life.load(std::memory_order_acquire) != Life::open) break; // overdue: closed
             // Not while paused: resume starts the idle time afresh.
             if (c->opts.idle_ms && (c->wire == Wire::live || c->wire == Wire::shut) &&
                 !c->paused.load(std::memory_order_relaxed)) {
                 int64_t due = c->last_rx_ms + c->opts.idle_ms;
                 if (now >= due) close_locked(c, IOCPNET_E_TIMEOUT, false);
-                else next = due;
+                else if (!next || due < next) next = due;
             }
             break;
         default: // a graceful close whose flush or linger takes too long is cut
@@ -332,6 +336,7 @@ void Port::on_timer(Conn *c) {
         log(IOCPNET_LOG_WARN, "TLS handshake of connection %llu timed out: dropped",
             (unsigned long long)c->id.load(std::memory_order_relaxed));
     }
+    if (ws_expired) ws_upgrade_expired(c);
     drive(c);
     if (next) arm_timer(c, next);
 }

@@ -81,8 +81,9 @@ class Pipeline {
 
     // WebSocket: bytes above the layer to the session, held like the
     // decoder's while the receiver is paused (the session stops at a frame
-    // boundary when Events::ready is false).
-    int ws_deliver(const uint8_t *p, size_t n, ws::Events &ev) {
+    // boundary when Events::ready is false). p is the engine's own buffer
+    // (the session may unmask in place: ws::Session::feed).
+    int ws_deliver(uint8_t *p, size_t n, ws::Events &ev) {
         if (!held_.empty()) {
             held_.insert(held_.end(), p, p + n);
             return IOCPNET_OK;

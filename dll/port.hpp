@@ -193,6 +193,14 @@ struct Port : iocpnet_port {
     bool ws_queue_locked(Conn *c, const uint8_t *p, size_t n); // c->mu held: bytes below the framing; false: no memory
     bool ws_close_frame_locked(Conn *c, int reason); // c->mu held: before a graceful close; false: no memory
     bool ws_unannounced_close(Conn *c, uint64_t id, int reason); // owner: on_close's stand-in before the upgrade
+    // The opening handshake's deadline (connect_timeout_ms, or 10 s when 0),
+    // armed when a WebSocket connection opens unannounced; owner.
+    void ws_arm_upgrade(Conn *c);
+    // on_timer's check of it (c->mu held): closes a connection whose upgrade
+    // is overdue with TIMEOUT (*expired set: log it with ws_upgrade_expired
+    // once the lock is released); returns when to look again, 0 for never.
+    int64_t ws_upgrade_due_locked(Conn *c, int64_t now, bool *expired);
+    void ws_upgrade_expired(Conn *c);
     int ws_set_send_type(uint64_t id, uint32_t type);
     int ws_message_type(uint64_t id, uint32_t *out);
     int ws_request(uint64_t id, const char *header, char *buf, size_t len);

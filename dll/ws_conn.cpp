@@ -80,16 +80,20 @@ struct ConnEvents : ws::Events {
 };
 } // namespace
 
+// The bytes handed up here are the engine's own, never the user's: a
+// backend's receive buffer (until recv_done) or the TLS layer's plaintext
+// buffer. The session unmasks client frames in place in them (no copy of
+// the message), hence the const_casts.
 int Port::ws_feed(Conn *c, const uint8_t *p, size_t n) {
     ConnEvents ev(this, c);
-    if (!c->pipe.layer()) return c->pipe.ws_deliver(p, n, ev);
+    if (!c->pipe.layer()) return c->pipe.ws_deliver(const_cast<uint8_t *>(p), n, ev);
     // Under a layer (TLS): its plaintext goes to the session.
     struct Up : Layer::Up {
         Pipeline *pl;
         ws::Events *ev;
         int rc = IOCPNET_OK;
         bool put(const uint8_t *q, size_t m) override {
-            rc = pl->ws_deliver(q, m, *ev);
+            rc = pl->ws_deliver(const_cast<uint8_t *>(q), m, *ev);
             return rc == IOCPNET_OK;
         }
     } up;
@@ -112,6 +116,36 @@ bool Port::ws_unannounced_close(Conn *c, uint64_t id, int reason) {
     if (c->pipe.ws()->client() && cs.cb.on_connect)
         cs.cb.on_connect(cs.user, this, id, reason == IOCPNET_OK ? IOCPNET_E_SHUTTING_DOWN : reason);
     return true;
+}
+
+static constexpr int64_t kUpgradeDefaultMs = 10000; // when connect_timeout_ms is 0, as for a TLS handshake
+
+void Port::ws_arm_upgrade(Conn *c) {
+    ws::Session *s = c->pipe.ws();
+    if (!s || c->pipe.announced() || c->life.load(std::memory_order_acquire) != Life::open) return;
+    s->upgrade_deadline = owner().now + (c->opts.connect_ms ? int64_t(c->opts.connect_ms) : kUpgradeDefaultMs);
+    arm_timer(c, s->upgrade_deadline);
+}
+
+int64_t Port::ws_upgrade_due_locked(Conn *c, int64_t now, bool *expired) {
+    ws::Session *s = c->pipe.ws();
+    if (!s || c->pipe.announced() || !s->upgrade_deadline) return 0;
+    if (now < s->upgrade_deadline) return s->upgrade_deadline;
+    // A peer that sent half a request, or nothing, holds no slot for good: a
+    // server drops it without a callback, a client gets on_connect(TIMEOUT)
+    // (ws_unannounced_close).
+    s->upgrade_deadline = 0;
+    *expired = true;
+    close_locked(c, IOCPNET_E_TIMEOUT, true);
+    return 0;
+}
+
+void Port::ws_upgrade_expired(Conn *c) {
+    if (!log_enabled(IOCPNET_LOG_WARN)) return;
+    char peer[IOCPNET_ADDRSTRLEN] = "?";
+    net_format(c->peer, peer, sizeof peer);
+    log(IOCPNET_LOG_WARN, "WebSocket handshake %s %s did not finish in time: dropped",
+        c->pipe.ws()->client() ? "to" : "from", peer);
 }
 
 namespace {

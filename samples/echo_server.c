@@ -3,6 +3,12 @@
  *
  *   echo_server [--host 0.0.0.0] [--port 9034] [--threads N]
  *               [--backend auto|io_uring|epoll|iocp] [--max-queue BYTES]
+ *               [--tls-cert FILE --tls-key FILE] [--websocket]
+ *
+ * --tls-cert/--tls-key: the echo runs over TLS. --websocket: the listener
+ * speaks WebSocket (any request path) and every message is echoed as one
+ * message of the same type (text or binary); with TLS, that is wss. Both
+ * are the benchmark's TLS and WebSocket echo servers (bench/run.py).
  *
  * Prints "listening on HOST:PORT" once ready; Ctrl-C / SIGTERM shuts it down
  * cleanly. It is also the benchmark's echo server, so the hot path is one
@@ -25,35 +31,68 @@ typedef struct pending {
     size_t len, cap;
 } pending;
 
+/* --websocket: the pending buffer keeps message boundaries, each message
+ * as a record [4-byte length][1-byte type][payload]. */
+static int ws_mode;
+#define REC_HEAD 5
+
 /* Appends to the pending buffer; 0, or -1 when over PENDING_MAX / no memory. */
-static int pending_append(pending *p, const uint8_t *data, size_t len)
+static int pending_append(pending *p, const uint8_t *data, size_t len, uint8_t type)
 {
-    if (p->len + len > PENDING_MAX) return -1;
-    if (p->len + len > p->cap) {
+    size_t need = len + (ws_mode ? REC_HEAD : 0);
+    if (p->len + need > PENDING_MAX) return -1;
+    if (p->len + need > p->cap) {
         size_t cap = p->cap ? p->cap : 64u << 10;
         uint8_t *nb;
-        while (cap < p->len + len) cap *= 2;
+        while (cap < p->len + need) cap *= 2;
         nb = (uint8_t *)realloc(p->buf, cap);
         if (nb == NULL) return -1;
         p->buf = nb;
         p->cap = cap;
+    }
+    if (ws_mode) {
+        uint32_t n = (uint32_t)len;
+        memcpy(p->buf + p->len, &n, 4);
+        p->buf[p->len + 4] = type;
+        p->len += REC_HEAD;
     }
     memcpy(p->buf + p->len, data, len);
     p->len += len;
     return 0;
 }
 
-/* Sends as much of the pending buffer as the queue takes. Returns 1 when it
- * is empty, 0 when some remains (on_drain follows), -1 on a real error. */
+/* One WebSocket message with the type it came with: the connection's send
+ * type is binary (the default) but around a text message. */
+static int ws_send(iocpnet_port *port, iocpnet_conn conn, const uint8_t *data, size_t len, uint8_t type)
+{
+    int rc;
+    if (type != IOCPNET_WS_TEXT) return iocpnet_send(port, conn, data, len);
+    iocpnet_ws_set_send_type(port, conn, IOCPNET_WS_TEXT);
+    rc = iocpnet_send(port, conn, data, len);
+    iocpnet_ws_set_send_type(port, conn, IOCPNET_WS_BINARY);
+    return rc;
+}
+
+/* Sends as much of the pending buffer as the queue takes (bytes in CHUNK
+ * slices; WebSocket: whole messages). Returns 1 when it is empty, 0 when
+ * some remains (on_drain follows), -1 on a real error. */
 static int pending_flush(iocpnet_port *port, iocpnet_conn conn, pending *p)
 {
     size_t off = 0;
     int rc = IOCPNET_OK;
     while (off < p->len) {
-        size_t n = p->len - off < CHUNK ? p->len - off : CHUNK;
-        rc = iocpnet_send(port, conn, p->buf + off, n);
-        if (rc != IOCPNET_OK) break;
-        off += n;
+        if (ws_mode) {
+            uint32_t n;
+            memcpy(&n, p->buf + off, 4);
+            rc = ws_send(port, conn, p->buf + off + REC_HEAD, n, p->buf[off + 4]);
+            if (rc != IOCPNET_OK) break;
+            off += REC_HEAD + n;
+        } else {
+            size_t n = p->len - off < CHUNK ? p->len - off : CHUNK;
+            rc = iocpnet_send(port, conn, p->buf + off, n);
+            if (rc != IOCPNET_OK) break;
+            off += n;
+        }
     }
     memmove(p->buf, p->buf + off, p->len - off);
     p->len -= off;
@@ -68,12 +107,15 @@ static void IOCPNET_CALL on_data(void *user, iocpnet_port *port, iocpnet_conn co
 {
     pending *p = NULL;
     int rc = IOCPNET_OK;
+    uint32_t type = IOCPNET_WS_BINARY;
     (void)user;
     iocpnet_conn_get_user(port, conn, (void **)&p);
+    if (ws_mode) iocpnet_ws_message_type(port, conn, &type);
     if (p == NULL || p->len == 0) { /* the usual case: nothing waits, echo at once */
-        rc = iocpnet_send(port, conn, data, len);
+        rc = ws_mode ? ws_send(port, conn, data, len, (uint8_t)type) : iocpnet_send(port, conn, data, len);
         if (rc == IOCPNET_OK || rc == IOCPNET_E_NOT_FOUND) return;
-        if (rc != IOCPNET_E_WOULD_BLOCK && rc != IOCPNET_E_LIMIT) {
+        /* a WebSocket message over the queue's bound can never go out whole */
+        if (rc != IOCPNET_E_WOULD_BLOCK && (rc != IOCPNET_E_LIMIT || ws_mode)) {
             iocpnet_close(port, conn, IOCPNET_CLOSE_ABORT);
             return;
         }
@@ -87,7 +129,7 @@ static void IOCPNET_CALL on_data(void *user, iocpnet_port *port, iocpnet_conn co
         }
     }
     /* queue full, or bytes already waiting: these go behind, in order */
-    if (pending_append(p, data, len) != 0) {
+    if (pending_append(p, data, len, (uint8_t)type) != 0) {
         fprintf(stderr, "echo: peer does not read its echoes; disconnecting\n");
         iocpnet_close(port, conn, IOCPNET_CLOSE_ABORT);
         return;
@@ -124,10 +166,13 @@ int main(int argc, char **argv)
     sample_options opt;
     iocpnet_config cfg;
     iocpnet_callbacks cbs;
+    iocpnet_conn_options copt;
+    iocpnet_tls *tls = NULL;
     iocpnet_port *port = NULL;
     iocpnet_listener listener = 0;
     int rc;
 
+    ws_mode = sample_take_flag(&argc, argv, "--websocket");
     if (sample_parse_options(argc, argv, &opt, "0.0.0.0", 0) != 0) return 2;
     sample_stop_signals_setup();
     iocpnet_set_log(IOCPNET_LOG_WARN, sample_log, NULL);
@@ -142,7 +187,13 @@ int main(int argc, char **argv)
     cbs.on_drain = on_drain;
     cbs.on_close = on_close;
 
-    if (sample_serve(&opt, &cbs, &cfg, NULL, &port, &listener) != 0) return 1;
+    iocpnet_conn_options_init(&copt);
+    if (ws_mode) copt.framing = IOCPNET_FRAMING_WEBSOCKET;
+    if (sample_tls(&opt, 1, &tls) != 0) return 1;
+    copt.tls = tls; /* NULL: plain TCP */
+    rc = sample_serve(&opt, &cbs, &cfg, &copt, &port, &listener);
+    if (tls) iocpnet_tls_release(tls); /* the listener holds its own reference */
+    if (rc != 0) return 1;
 
     sample_wait_for_stop();
 

@@ -4,7 +4,13 @@
  *
  *   proxy_server --upstream HOST:PORT [--host 0.0.0.0] [--port 9034]
  *                [--threads N] [--backend auto|io_uring|epoll|iocp]
- *                [--max-queue BYTES]
+ *                [--max-queue BYTES] [--tls-cert FILE --tls-key FILE]
+ *
+ * --tls-cert/--tls-key: the proxy terminates TLS. Clients speak TLS to it,
+ * the upstream gets the plaintext over plain TCP. Only the listener has the
+ * TLS configuration; everything below works on plaintext as before (the
+ * engine's queue bound counts plaintext too), and on_accept comes after
+ * the client's handshake.
  *
  * Prints "listening on HOST:PORT" once ready; Ctrl-C / SIGTERM shuts it down.
  *
@@ -300,6 +306,8 @@ int main(int argc, char **argv)
     sample_options opt;
     iocpnet_config cfg;
     iocpnet_callbacks cbs;
+    iocpnet_conn_options lopt;
+    iocpnet_tls *tls = NULL;
     iocpnet_port *port = NULL;
     iocpnet_listener listener = 0;
     int rc;
@@ -329,7 +337,13 @@ int main(int argc, char **argv)
     cbs.on_drain = on_drain;
     cbs.on_close = on_close;
     cbs.on_peer_shutdown = on_peer_shutdown;
-    if (sample_serve(&opt, &cbs, &cfg, &proxy.copt, &port, &listener) != 0) return 1;
+    /* The listener: the upstream connections' options, plus TLS when asked. */
+    lopt = proxy.copt;
+    if (sample_tls(&opt, 1, &tls) != 0) return 1;
+    lopt.tls = tls; /* NULL: plain TCP */
+    rc = sample_serve(&opt, &cbs, &cfg, &lopt, &port, &listener);
+    if (tls) iocpnet_tls_release(tls); /* the listener holds its own reference */
+    if (rc != 0) return 1;
     printf("forwarding to %s:%u\n", up_host, (unsigned)proxy.up_port);
     fflush(stdout);
 

@@ -4,6 +4,11 @@
  *
  *   relay_server [--host 0.0.0.0] [--port 9034] [--threads N]
  *                [--backend auto|io_uring|epoll|iocp] [--max-queue BYTES]
+ *                [--websocket]
+ *
+ * --websocket: the listener speaks WebSocket and every message (rather than
+ * every read) goes to all the others as one binary message: the
+ * benchmark's WebSocket fan-out (bench/run.py).
  *
  * Prints "listening on HOST:PORT" once ready; Ctrl-C / SIGTERM shuts it down.
  *
@@ -133,9 +138,10 @@ int main(int argc, char **argv)
     sample_options opt;
     iocpnet_config cfg;
     iocpnet_callbacks cbs;
+    iocpnet_conn_options copt;
     iocpnet_port *port = NULL;
     iocpnet_listener listener = 0;
-    int rc;
+    int rc, ws = sample_take_flag(&argc, argv, "--websocket");
 
     if (sample_parse_options(argc, argv, &opt, "0.0.0.0", 0) != 0) return 2;
     sample_stop_signals_setup();
@@ -151,7 +157,9 @@ int main(int argc, char **argv)
     cbs.on_accept = on_accept;
     cbs.on_data = on_data;
     cbs.on_close = on_close;
-    if (sample_serve(&opt, &cbs, &cfg, NULL, &port, &listener) != 0) return 1;
+    iocpnet_conn_options_init(&copt);
+    if (ws) copt.framing = IOCPNET_FRAMING_WEBSOCKET;
+    if (sample_serve(&opt, &cbs, &cfg, &copt, &port, &listener) != 0) return 1;
 
     sample_wait_for_stop();
     rc = iocpnet_port_destroy(port);

@@ -129,6 +129,21 @@ static inline int sample_parse_options(int argc, char **argv, sample_options *o,
     return 0;
 }
 
+/* Removes every `name` (a flag without a value, e.g. "--websocket") from
+ * argv before sample_parse_options sees it; returns 1 if it was there. */
+static inline int sample_take_flag(int *argc, char **argv, const char *name)
+{
+    int i, j, found = 0;
+    for (i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], name) != 0) continue;
+        for (j = i; j + 1 < *argc; j++) argv[j] = argv[j + 1];
+        (*argc)--;
+        i--;
+        found = 1;
+    }
+    return found;
+}
+
 /* Prints "what: IOCPNET_E_X (message; detail)" to stderr. */
 static inline void sample_report(const char *what, int err)
 {

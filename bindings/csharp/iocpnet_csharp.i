@@ -58,9 +58,8 @@ IOCPNET_CS_PASS(int, int)
 
 /* The opaque engine handle, and a TLS configuration's. */
 IOCPNET_CS_PASS(global::System.IntPtr, iocpnet_port *, iocpnet_tls *)
-/* iocpnet_tls_options is not mirrored yet (TLS in C# comes with the
- * binding's TLS options): a raw pointer for now. */
-IOCPNET_CS_PASS(global::System.IntPtr, iocpnet_tls_options *, const iocpnet_tls_options *)
+/* The TLS options struct: a blittable mirror (NativeTlsOptions) like the others. */
+IOCPNET_CS_PASS(IocpNet.Native.NativeTlsOptions*, iocpnet_tls_options *, const iocpnet_tls_options *)
 /* Application pointers (GCHandle values on the managed side). */
 IOCPNET_CS_PASS(global::System.IntPtr, void *user, void *arg, void *free_arg)
 
@@ -120,6 +119,6 @@ IOCPNET_CS_OUT(nuint, size_t *queued)
 %ignore iocpnet_callbacks;
 %ignore iocpnet_stats;
 %ignore iocpnet_buf;
-%ignore iocpnet_tls_options; /* TLS in C# comes with the binding's TLS options (not yet) */
+%ignore iocpnet_tls_options;
 
 %include "iocpnet/iocpnet.h"

@@ -262,9 +262,10 @@ int NativePort::destroy() {
 }
 
 int NativePort::listen(const char *host, int port, int framing, int maxMessageSize, int idleTimeoutMs,
-                       int connectTimeoutMs, int tcpNodelay, int keepaliveS, int halfOpen, int64_t *out) {
+                       int connectTimeoutMs, int tcpNodelay, int keepaliveS, int halfOpen, int64_t tls, int64_t *out) {
     iocpnet_conn_options o = conn_options(framing, maxMessageSize, idleTimeoutMs, connectTimeoutMs, tcpNodelay, keepaliveS,
                                           halfOpen);
+    o.tls = reinterpret_cast<iocpnet_tls *>(static_cast<intptr_t>(tls));
     iocpnet_listener l = 0;
     int rc = iocpnet_listen_ex(port_, host, static_cast<uint16_t>(port), &o, &l);
     *out = J(l);
@@ -280,10 +281,16 @@ int NativePort::listenerPort(int64_t listener, int *out) {
 
 int NativePort::unlisten(int64_t listener) { return iocpnet_unlisten(port_, static_cast<iocpnet_listener>(listener)); }
 
-int NativePort::connect(const char *host, int port, int framing, int maxMessageSize, int idleTimeoutMs,
-                        int connectTimeoutMs, int tcpNodelay, int keepaliveS, int halfOpen, int64_t *out) {
+int NativePort::connect(JNIEnv *env, const char *host, int port, int framing, int maxMessageSize, int idleTimeoutMs,
+                        int connectTimeoutMs, int tcpNodelay, int keepaliveS, int halfOpen, int64_t tls,
+                        jbyteArray serverName, jbyteArray wsHost, jbyteArray wsPath, int64_t *out) {
     iocpnet_conn_options o = conn_options(framing, maxMessageSize, idleTimeoutMs, connectTimeoutMs, tcpNodelay, keepaliveS,
                                           halfOpen);
+    Utf8 sni(env, serverName), host_header(env, wsHost), path(env, wsPath); // connect_ex copies them
+    o.tls = reinterpret_cast<iocpnet_tls *>(static_cast<intptr_t>(tls));
+    o.server_name = sni.c_str();
+    o.ws_host = host_header.c_str();
+    o.ws_path = path.c_str();
     iocpnet_conn c = 0;
     int rc = iocpnet_connect_ex(port_, host, static_cast<uint16_t>(port), &o, &c);
     *out = J(c);

@@ -69,12 +69,15 @@ public:
                int keepaliveS);
     // IN_CALLBACK leaves everything intact; on success the handler is deleted.
     int destroy();
+    // tls: a handle from tlsCreate or 0 (the listener takes its own reference).
     int listen(const char *host, int port, int framing, int maxMessageSize, int idleTimeoutMs,
-               int connectTimeoutMs, int tcpNodelay, int keepaliveS, int halfOpen, int64_t *OUTPUT);
+               int connectTimeoutMs, int tcpNodelay, int keepaliveS, int halfOpen, int64_t tls, int64_t *OUTPUT);
     int listenerPort(int64_t listener, int *OUTPUT);
     int unlisten(int64_t listener);
-    int connect(const char *host, int port, int framing, int maxMessageSize, int idleTimeoutMs,
-                int connectTimeoutMs, int tcpNodelay, int keepaliveS, int halfOpen, int64_t *OUTPUT);
+    // tls as for listen; serverName, wsHost, wsPath: UTF-8 bytes or null (copied by connect_ex).
+    int connect(JNIEnv *env, const char *host, int port, int framing, int maxMessageSize, int idleTimeoutMs,
+                int connectTimeoutMs, int tcpNodelay, int keepaliveS, int halfOpen, int64_t tls,
+                jbyteArray serverName, jbyteArray wsHost, jbyteArray wsPath, int64_t *OUTPUT);
     // Bounds are checked by the Java caller.
     int send(JNIEnv *env, int64_t conn, jbyteArray data, int off, int len);
     int sendDirect(JNIEnv *env, int64_t conn, jobject directBuffer, int off, int len);
@@ -104,6 +107,17 @@ public:
     // onConnPost(conn, token) once, serialized with conn's callbacks, before its onClose.
     int connPost(int64_t conn, int64_t token);
 
+    // TLS facts and WebSocket calls (glue_tls_ws.cpp). Strings cross as UTF-8
+    // byte arrays, null for NULL: JNI's own string functions use modified
+    // UTF-8, and header values from the network may be any bytes. Results:
+    // the bytes, with the iocpnet code in *OUTPUT (null unless it is OK).
+    jbyteArray tlsInfo(JNIEnv *env, int64_t conn, int what, int *OUTPUT);
+    int wsSetSendType(int64_t conn, int type);
+    int wsMessageType(int64_t conn, int *OUTPUT);
+    jbyteArray wsRequestPath(JNIEnv *env, int64_t conn, int *OUTPUT);
+    jbyteArray wsRequestHeader(JNIEnv *env, int64_t conn, jbyteArray name, int *OUTPUT);
+    int wsAddPage(JNIEnv *env, int64_t listener, jbyteArray path, jbyteArray contentType, jbyteArray body);
+
 #ifndef SWIG
     // The timer callback (glue.cpp): token of a live timer, false when it was stopped.
     bool timerToken(uint64_t timer, int64_t *token);
@@ -129,6 +143,31 @@ int version();
 const char *errName(int code);
 const char *strError(int code);
 const char *lastErrorMessage();
+
+// A TLS configuration (glue_tls_ws.cpp): iocpnet_tls_create with UTF-8 byte
+// arrays (null = NULL) for the strings; *OUTPUT = the iocpnet_tls pointer as
+// a handle. tlsRelease drops the handle's reference.
+int tlsCreate(JNIEnv *env, int role, jbyteArray certPem, jbyteArray keyPem, jbyteArray certFile, jbyteArray keyFile,
+              jbyteArray caPem, jbyteArray caFile, int verifyPeer, jbyteArray alpn, int64_t *OUTPUT);
+int tlsRelease(int64_t tls);
+
+#ifndef SWIG
+// A Java byte[] of UTF-8 as a NUL-terminated C string (null stays NULL).
+class Utf8 {
+public:
+    Utf8(JNIEnv *env, jbyteArray a) : null_(a == nullptr) {
+        if (null_) return;
+        jsize n = env->GetArrayLength(a);
+        s_.resize(static_cast<size_t>(n));
+        if (n) env->GetByteArrayRegion(a, 0, n, reinterpret_cast<jbyte *>(&s_[0]));
+    }
+    const char *c_str() const { return null_ ? nullptr : s_.c_str(); }
+
+private:
+    bool null_;
+    std::string s_;
+};
+#endif
 
 #ifndef SWIG
 // Called from the director:except code in the generated wrapper: keeps the

@@ -115,6 +115,7 @@ void Port::tls_established(Conn *c) {
     if (client) WorkerStats::add(wk.stats.connected, 1);
     c->last_rx_ms = wk.now;
     if (c->opts.idle_ms) arm_timer(c, wk.now + c->opts.idle_ms);
+    ws_arm_upgrade(c); // wss: the upgrade over TLS has a deadline of its own
     const CallbackSet &cs = callbacks();
     if (!c->pipe.announced()) {
         // WebSocket over TLS (wss): the user hears of it after the upgrade,

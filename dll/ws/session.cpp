@@ -10,6 +10,24 @@
 namespace iocpnet {
 namespace ws {
 
+namespace {
+// p[i] ^= key[i % 4], eight bytes at a time: a server unmasks every byte it
+// receives. The key repeated twice is the same 8 bytes in either byte order.
+void unmask(uint8_t *p, size_t n, const uint8_t *key) {
+    uint32_t k4;
+    memcpy(&k4, key, 4);
+    const uint64_t k8 = uint64_t(k4) << 32 | k4;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        w ^= k8;
+        memcpy(p + i, &w, 8);
+    }
+    for (; i < n; i++) p[i] ^= key[i & 3];
+}
+} // namespace
+
 Session::Session(bool client, uint32_t max_message) : client_(client), max_(max_message) {
     // Masking keys must not be predictable by a script that controls the
     // payload (RFC 6455 10.3): seed from the system's entropy source.
@@ -38,7 +56,7 @@ std::string Session::client_request(const std::string &host, const std::string &
     return ws::client_request(host, path, key_);
 }
 
-int Session::feed(const uint8_t *p, size_t n, Events &ev, size_t *used) {
+int Session::feed(uint8_t *p, size_t n, Events &ev, size_t *used) {
     *used = n; // unless the receiver pauses
     if (dead_) return IOCPNET_OK;
     size_t head = 0;
@@ -113,7 +131,7 @@ int Session::violation(uint16_t code) {
     return fail(IOCPNET_E_PROTOCOL, "WebSocket protocol violation (close code %u)", unsigned(code));
 }
 
-int Session::frames(const uint8_t *p, size_t n, Events &ev, size_t *used) {
+int Session::frames(uint8_t *p, size_t n, Events &ev, size_t *used) {
     const size_t total = n;
     while (n || (in_payload_ && left_ == 0)) {
         if (!in_payload_ && have_ == 0 && !ev.ready()) { // paused (or closed): the rest waits
@@ -146,15 +164,17 @@ int Session::frames(const uint8_t *p, size_t n, Events &ev, size_t *used) {
                 at = 10;
                 if (left_ >> 63) return violation(1002);
             } else left_ = l7;
-            (void)at;
             have_ = 0, hlen_ = 2, koff_ = 0, in_payload_ = true;
             if (!(op_ & 0x08)) {
                 if (op_ != kCont) msg_type_ = op_, utf8_.reset();
                 if (left_ > uint64_t(max_) - msg_.size()) return violation(1009); // the whole message counts
-                // A whole unmasked single-frame message already here: no copy.
-                if (!masked_ && fin_ && msg_.empty() && n >= left_) {
-                    const uint8_t *m = p;
+                // A whole single-frame message already here: delivered where it
+                // is, no copy; a client's is unmasked in place first (the bytes
+                // are ours, see feed).
+                if (fin_ && msg_.empty() && n >= left_) {
+                    uint8_t *m = p;
                     size_t len = size_t(left_);
+                    if (masked_) unmask(m, len, h_ + at);
                     p += len, n -= len, left_ = 0, in_payload_ = false;
                     if (msg_type_ == kText && (!utf8_.feed(m, len) || !utf8_.complete())) return violation(1007);
                     rx_type.store(msg_type_, std::memory_order_relaxed);
@@ -170,11 +190,13 @@ int Session::frames(const uint8_t *p, size_t n, Events &ev, size_t *used) {
         std::vector<uint8_t> &dst = (op_ & 0x08) ? ctl_ : msg_;
         size_t at = dst.size();
         dst.resize(at + take); // grows only with bytes received
-        if (masked_) {
-            const uint8_t *k = h_ + ((h_[1] & 0x7F) == 126 ? 4 : (h_[1] & 0x7F) == 127 ? 10 : 2);
-            for (size_t i = 0; i < take; i++) dst[at + i] = p[i] ^ k[(koff_ + i) & 3];
-        } else if (take) {
+        if (take) {
             memcpy(&dst[at], p, take);
+            if (masked_) { // the key turned to where this part starts in the frame
+                const uint8_t *k = h_ + ((h_[1] & 0x7F) == 126 ? 4 : (h_[1] & 0x7F) == 127 ? 10 : 2);
+                const uint8_t rk[4] = {k[koff_ & 3], k[(koff_ + 1) & 3], k[(koff_ + 2) & 3], k[(koff_ + 3) & 3]};
+                unmask(&dst[at], take, rk);
+            }
         }
         koff_ += take, left_ -= take, p += take, n -= take;
         if (take && !(op_ & 0x08) && msg_type_ == kText && !utf8_.feed(&dst[at], take)) return violation(1007);

@@ -55,7 +55,9 @@ class Session {
     // before the upgrade has then output its 400 already); close_frame gives
     // the close to send. *used: the bytes taken; fewer than n only when
     // ev.ready() turned false (the rest is for a later feed).
-    int feed(const uint8_t *p, size_t n, Events &ev, size_t *used);
+    // p is writable: a masked frame that arrived whole is unmasked in place
+    // and delivered from there (no copy), so the bytes taken may be changed.
+    int feed(uint8_t *p, size_t n, Events &ev, size_t *used);
 
     // The header of one outgoing data message of len bytes (type: send_type),
     // with the masking key at its end on a client (the payload must then be
@@ -72,10 +74,13 @@ class Session {
 
     std::atomic<uint8_t> send_type{kBinary}; // kText or kBinary
     std::atomic<uint8_t> rx_type{0};         // type of the message being delivered
+    // Owner only: when an unfinished opening handshake is dropped (the
+    // worker's clock, ms); 0 = no deadline (see Port::ws_arm_upgrade).
+    int64_t upgrade_deadline = 0;
 
   private:
     int handshake(const uint8_t *p, size_t n, size_t *used, Events &ev);
-    int frames(const uint8_t *p, size_t n, Events &ev, size_t *used);
+    int frames(uint8_t *p, size_t n, Events &ev, size_t *used);
     int violation(uint16_t code);
     int control(Events &ev);
     std::string encode(uint8_t op, const uint8_t *p, size_t n);

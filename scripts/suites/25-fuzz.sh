@@ -9,8 +9,8 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=$root/build/fuzz
 mkdir -p "$out/corpus"
-secs=${IOCPNET_FUZZ_SECONDS:-60}
-tls_secs=${IOCPNET_TLS_FUZZ_SECONDS:-30}
+secs=${IOCPNET_FUZZ_SECONDS:-30}
+tls_secs=${IOCPNET_TLS_FUZZ_SECONDS:-20}
 # target: name, seconds, -max_len, then its sources (and libraries).
 passed=0 failed=0
 fuzz_one() {

@@ -8,7 +8,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 name=stress
 dir=$root/build/asan
-secs=${IOCPNET_STRESS_SECONDS:-60}
+secs=${IOCPNET_STRESS_SECONDS:-45}
 if ! bash "$root/scripts/build.sh" asan api_fuzzer; then
   echo "$name: build failed"
   echo "$name: 0 passed, 1 failed"

@@ -12,6 +12,9 @@
 # and a loose one: CI machines are shared and noisy, so numbers only mean
 # something from a full run). The proxy scenario is among them: iocpnet's
 # proxy_server and HAProxy in front of an echo upstream (bench/proxy_bench.py).
+# So are TLS (echo_server --tls-cert/--tls-key beside Asio's SSL echo, 64 B and
+# 16 KiB) and WebSocket (echo_server / relay_server --websocket beside npm's
+# ws in Node.js, echo and fan-out), each row required to have run.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=$root/build/bench/smoke.json
@@ -55,5 +58,11 @@ for path, what in ((sys.argv[1], "run.py"), (sys.argv[2], "idle_memory.py"), (sy
             if not any(r.get("scenario") == "proxy" and r.get("server") == name for r in runs):
                 print(f"FAIL proxy {name}: no run")
                 failed += 1
+        # TLS and WebSocket: iocpnet on both backends and the reference all ran
+        for sc, ref in (("tls-64", "asio-ssl"), ("tls-16k", "asio-ssl"), ("ws-echo", "ws-node"), ("ws-fanout", "ws-node")):
+            for name in ("iocpnet", "iocpnet-epoll", ref):
+                if not any(r.get("scenario") == sc and r.get("server") == name for r in runs):
+                    print(f"FAIL {sc} {name}: no run")
+                    failed += 1
 print(f"bench-smoke: {passed} passed, {failed} failed")
 PY

@@ -20,6 +20,12 @@ ProxyRefused
 ProxyReset (Linux: under Wine the client sees the proxy's abort as a FIN
   most of the time, an open question about the IOCP backend under Wine)
   an upstream reset mid-transfer resets the client.
+ProxyTls (Linux: the TLS provider and the test PKI, IOCPNET_TEST_CERTS)
+  --tls-cert/--tls-key: a Python ssl client (verifying the test CA and the
+  name) through the proxy to a plain upstream that echoes: 4 MiB each way
+  byte-exact, the upstream sees exactly the plaintext, and its FIN reaches
+  the client as a TLS close (close_notify, then EOF); a plain-TCP client is
+  refused without the upstream ever being dialled.
 """
 import os
 import random
@@ -408,6 +414,88 @@ class ProxyReset(unittest.TestCase):
         finally:
             srv.stop()
             up.close()
+
+
+def certs(name):
+    return os.path.join(os.environ["IOCPNET_TEST_CERTS"], name)
+
+
+class ProxyTls(unittest.TestCase):
+    TOTAL = 4 * MIB
+
+    def setUp(self):
+        self.up = Upstream()
+        self.srv = proxy(self.up.port, "--tls-cert", certs("server.pem"), "--tls-key", certs("server.key"))
+
+    def tearDown(self):
+        self.srv.stop()
+        self.up.close()
+
+    def test_tls_client_to_plain_upstream_byte_exact(self):
+        import ssl
+        ctx = ssl.create_default_context(cafile=certs("ca.pem"))  # verifies the chain and the name
+        data = os.urandom(self.TOTAL)
+        got_up = bytearray()
+        failure = []
+
+        def upstream():  # plain TCP: echoes what it reads, then its FIN once it has everything
+            try:
+                conn = self.up.accept()
+                while len(got_up) < self.TOTAL:
+                    b = conn.recv(1 << 16)
+                    if not b:
+                        break
+                    got_up.extend(b)
+                    conn.sendall(b)
+                conn.shutdown(socket.SHUT_WR)
+                conn.settimeout(DEADLINE)
+                while conn.recv(1 << 16):  # until the client's side ends too
+                    pass
+                conn.close()
+            except OSError as e:
+                failure.append(e)
+
+        ut = threading.Thread(target=upstream, daemon=True)
+        ut.start()
+        raw = socket.create_connection(("127.0.0.1", self.srv.port), timeout=DEADLINE)
+        tls = ctx.wrap_socket(raw, server_hostname="localhost")
+        self.assertIn(tls.version(), ("TLSv1.2", "TLSv1.3"))
+
+        # One thread may not read and write an ssl socket at once: chunk by chunk,
+        # each echoed whole before the next (chunks no record size lines up with).
+        echoed = bytearray()
+        view = memoryview(data)
+        for off in range(0, self.TOTAL, 100003):
+            chunk = view[off:off + 100003]
+            tls.sendall(chunk)
+            want = len(echoed) + len(chunk)
+            while len(echoed) < want:
+                b = tls.recv(1 << 16)
+                if not b:
+                    break
+                echoed.extend(b)
+            if len(echoed) < want:
+                break
+        self.assertEqual(failure, [])
+        self.assertEqual(len(echoed), self.TOTAL)
+        self.assertTrue(echoed == data, "the echo through the proxy differs from what was sent")
+        # The upstream's FIN becomes the proxy's TLS close: close_notify (recv returns b"").
+        self.assertEqual(tls.recv(1 << 16), b"")
+        tls.unwrap().close()  # ours back, then the TCP close
+        ut.join(DEADLINE)
+        self.assertFalse(ut.is_alive())
+        self.assertEqual(failure, [])
+        self.assertTrue(bytes(got_up) == data, "the upstream did not get exactly the plaintext")
+
+    def test_plain_client_is_refused_before_the_upstream(self):
+        c = Client(self.srv.port)
+        c.send(b"GET / HTTP/1.0\r\n\r\n")  # not a TLS ClientHello
+        self.assertTrue(c.wait_closed())
+        c.close()
+        self.assertTrue(self.srv.stderr_has("TLS handshake from 127.0.0.1"), self.srv.stderr_text())
+        self.up.sock.settimeout(0.5)
+        with self.assertRaises(socket.timeout):  # on_accept never ran, so nothing dialled the upstream
+            self.up.sock.accept()
 
 
 def read_exactly(sock, n):

@@ -5,12 +5,14 @@ import socket
 import threading
 import unittest
 
-from harness import DEADLINE, Program, Server
+from harness import CONFIG, DEADLINE, Program, Server
 
 
 def run_stress(port, *args, timeout=2 * DEADLINE):
-    """Runs stress_client to the end; returns (exit status, its JSON line, all output)."""
-    p = Program("stress_client", ["--host", "127.0.0.1", "--port", str(port), "--timeout", "60"] + list(args))
+    """Runs stress_client to the end; returns (exit status, its JSON line, all output).
+    The client gives up at DEADLINE, well before `timeout`, so a stuck run still reports."""
+    p = Program("stress_client", ["--host", "127.0.0.1", "--port", str(port), "--timeout", str(int(DEADLINE))]
+                + list(args))
     try:
         rc = p.wait(timeout)
         p.out.thread.join(DEADLINE)
@@ -78,8 +80,11 @@ class Stress(unittest.TestCase):
         self.assertGreater(js["p999_us"], 0, out)
 
     def test_small_messages_all_verified(self):
-        rc, js, out = run_stress(self.server.port, "--connections", "50", "--messages", "200", "--size", "64")
-        self.check_clean(rc, js, out, 50, 200)
+        # Under Wine every overlapped operation is a round trip through wineserver
+        # (~1,000 echoes/s with 50 connections on a loaded 2-core machine): fewer rounds there.
+        msgs = 40 if CONFIG.backend == "iocp" else 200
+        rc, js, out = run_stress(self.server.port, "--connections", "50", "--messages", str(msgs), "--size", "64")
+        self.check_clean(rc, js, out, 50, msgs)
 
     def test_large_messages_two_threads(self):
         """200 KB messages: every echo arrives in many pieces, on two worker threads."""

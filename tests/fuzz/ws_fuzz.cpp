@@ -37,7 +37,9 @@ struct Rec : iocpnet::ws::Events {
     void end(int reason) override { log += "E" + std::to_string(reason); }
 };
 
-std::string run(bool client, uint32_t max, const std::string &in, const std::vector<size_t> &cuts) {
+// `in` by value: the session unmasks client frames in place (its input is
+// the engine's writable receive buffer), so each run gets its own copy.
+std::string run(bool client, uint32_t max, std::string in, const std::vector<size_t> &cuts) {
     iocpnet::ws::Session s(client, max);
     if (client) s.client_request("h", "/");
     Rec r;
@@ -46,7 +48,7 @@ std::string run(bool client, uint32_t max, const std::string &in, const std::vec
         size_t n = cuts.empty() ? in.size() : 1 + cuts[i++ % cuts.size()] % 64;
         if (n > in.size() - at) n = in.size() - at;
         size_t used = 0;
-        int rc = s.feed(reinterpret_cast<const uint8_t *>(in.data()) + at, n, r, &used);
+        int rc = s.feed(reinterpret_cast<uint8_t *>(&in[0]) + at, n, r, &used);
         if (used != n) abort(); // never paused here: every byte is taken
         if (rc != IOCPNET_OK) {
             std::string f = s.close_frame(rc); // a client's is masked: its length only

@@ -53,7 +53,7 @@ public sealed class PortOptions
 /// Options of a listener's accepted connections or of one outgoing connection
 /// (<c>iocpnet_conn_options</c>). A null property takes the port's value.
 /// </summary>
-public sealed class ConnectionOptions
+public sealed partial class ConnectionOptions
 {
     /// <summary>How received bytes are cut into <see cref="IPortHandler.OnData"/> calls, and how sends are framed.</summary>
     public Framing Framing { get; set; } = Framing.Raw;

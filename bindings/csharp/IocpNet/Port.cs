@@ -86,6 +86,7 @@ public sealed unsafe partial class Port : IDisposable
         else
         {
             NativeConnOptions opt = options.ToNative();
+            using NativeOptionStrings pins = options.PinExtras(ref opt); // TLS reference and strings: for this call
             rc = NativeApi.iocpnet_listen_ex(h, host, tcpPort, &opt, out id);
         }
         IocpNetException.Check(rc, "Listen");
@@ -119,6 +120,7 @@ public sealed unsafe partial class Port : IDisposable
         else
         {
             NativeConnOptions opt = options.ToNative();
+            using NativeOptionStrings pins = options.PinExtras(ref opt); // TLS reference and strings: for this call
             rc = NativeApi.iocpnet_connect_ex(h, host, tcpPort, &opt, out id);
         }
         IocpNetException.Check(rc, "Connect");
@@ -207,7 +209,7 @@ public sealed unsafe partial class Port : IDisposable
             IocpNetException.Check(NativeApi.iocpnet_get_stats(Handle, &s), "Stats");
             return new PortStats((Backend)s.backend, (long)s.connections_open, (long)s.connections_accepted,
                 (long)s.connections_connected, (long)s.connections_closed, (long)s.bytes_received,
-                (long)s.bytes_sent, (long)s.send_queue_bytes);
+                (long)s.bytes_sent, (long)s.send_queue_bytes) { TlsHandshakesFailed = (long)s.tls_handshakes_failed };
         }
     }
 

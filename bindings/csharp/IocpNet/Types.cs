@@ -39,6 +39,18 @@ public enum Framing
     WebSocket = 3,
 }
 
+/// <summary>The type of a WebSocket message (<see cref="Port.GetWebSocketMessageType"/>,
+/// <see cref="Port.SetWebSocketSendType"/>).</summary>
+public enum WsMessageType
+{
+    /// <summary>No message yet.</summary>
+    None = 0,
+    /// <summary>A text frame (UTF-8; the engine checks received text, not sent text).</summary>
+    Text = 1,
+    /// <summary>A binary frame (the default for sends).</summary>
+    Binary = 2,
+}
+
 /// <summary>How <see cref="Port.Close"/> ends a connection.</summary>
 public enum CloseMode
 {
@@ -119,7 +131,11 @@ public enum ErrorCode
 /// <param name="SendQueueBytes">Bytes queued for sending now, over all connections.</param>
 public readonly record struct PortStats(
     Backend Backend, long ConnectionsOpen, long ConnectionsAccepted, long ConnectionsConnected,
-    long ConnectionsClosed, long BytesReceived, long BytesSent, long SendQueueBytes);
+    long ConnectionsClosed, long BytesReceived, long BytesSent, long SendQueueBytes)
+{
+    /// <summary>Incoming TLS connections refused so far: failed or timed-out handshakes (they get no callback).</summary>
+    public long TlsHandshakesFailed { get; init; }
+}
 
 /// <summary>Describes an exception a handler threw (<see cref="Port.UnhandledHandlerException"/>).</summary>
 public sealed class HandlerExceptionEventArgs : EventArgs

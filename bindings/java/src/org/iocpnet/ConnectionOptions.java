@@ -15,6 +15,8 @@ public final class ConnectionOptions {
     int tcpNoDelay = INHERIT;
     int keepaliveSeconds = INHERIT;
     boolean halfOpen;
+    TlsConfig tls;
+    String serverName, wsHost, wsPath;
 
     /** Creates options: RAW framing, everything else from the port. */
     public ConnectionOptions() {}
@@ -62,4 +64,32 @@ public final class ConnectionOptions {
      * @return this
      */
     public ConnectionOptions halfOpen(boolean on) { halfOpen = on; return this; }
+
+    /**
+     * @param config TLS with this configuration (role SERVER for {@link Port#listen}, CLIENT for
+     *               {@link Port#connect}); null (default) = plain TCP. The listener or connection keeps its own
+     *               reference, so the config may be closed after the call. With WEBSOCKET framing this is wss.
+     * @return this
+     */
+    public ConnectionOptions tls(TlsConfig config) { tls = config; return this; }
+
+    /**
+     * @param name client: the name sent as SNI and verified in the server's certificate; null (default) = the
+     *             host given to {@link Port#connect}
+     * @return this
+     */
+    public ConnectionOptions serverName(String name) { serverName = name; return this; }
+
+    /**
+     * @param host WebSocket client: the Host header of the upgrade request; null (default) = "host:port" as given
+     *             to {@link Port#connect}
+     * @return this
+     */
+    public ConnectionOptions wsHost(String host) { wsHost = host; return this; }
+
+    /**
+     * @param path WebSocket client: the request path, e.g. "/chat?room=1"; null (default) = "/"
+     * @return this
+     */
+    public ConnectionOptions wsPath(String path) { wsPath = path; return this; }
 }

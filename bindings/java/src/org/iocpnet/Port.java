@@ -1,6 +1,7 @@
 package org.iocpnet;
 
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -104,12 +105,16 @@ public final class Port implements AutoCloseable {
     public long listen(String host, int port, ConnectionOptions options) {
         ConnectionOptions o = options != null ? options : new ConnectionOptions();
         long[] out = new long[1];
-        boolean c = enter();
+        TlsConfig tls = o.tls;
+        long tlsHandle = tls != null ? tls.acquire() : 0; // alive for the call; the listener takes its own reference
         int rc;
         try {
-            rc = nativePort.listen(host, checkPort(port), o.framing.value, o.maxMessageSize, o.idleTimeoutMs,
-                    o.connectTimeoutMs, o.tcpNoDelay, o.keepaliveSeconds, o.halfOpen ? 1 : 0, out);
-        } finally { leave(c); }
+            boolean c = enter();
+            try {
+                rc = nativePort.listen(host, checkPort(port), o.framing.value, o.maxMessageSize, o.idleTimeoutMs,
+                        o.connectTimeoutMs, o.tcpNoDelay, o.keepaliveSeconds, o.halfOpen ? 1 : 0, tlsHandle, out);
+            } finally { leave(c); }
+        } finally { if (tls != null) tls.release(); }
         IocpNetException.check(rc, "listen");
         return out[0];
     }
@@ -159,12 +164,17 @@ public final class Port implements AutoCloseable {
     public long connect(String host, int port, ConnectionOptions options) {
         ConnectionOptions o = options != null ? options : new ConnectionOptions();
         long[] out = new long[1];
-        boolean c = enter();
+        TlsConfig tls = o.tls;
+        long tlsHandle = tls != null ? tls.acquire() : 0; // alive for the call; the connection takes its own reference
         int rc;
         try {
-            rc = nativePort.connect(host, checkPort(port), o.framing.value, o.maxMessageSize, o.idleTimeoutMs,
-                    o.connectTimeoutMs, o.tcpNoDelay, o.keepaliveSeconds, o.halfOpen ? 1 : 0, out);
-        } finally { leave(c); }
+            boolean c = enter();
+            try {
+                rc = nativePort.connect(host, checkPort(port), o.framing.value, o.maxMessageSize, o.idleTimeoutMs,
+                        o.connectTimeoutMs, o.tcpNoDelay, o.keepaliveSeconds, o.halfOpen ? 1 : 0, tlsHandle,
+                        TlsConfig.utf8(o.serverName), TlsConfig.utf8(o.wsHost), TlsConfig.utf8(o.wsPath), out);
+            } finally { leave(c); }
+        } finally { if (tls != null) tls.release(); }
         IocpNetException.check(rc, "connect");
         return out[0];
     }
@@ -537,6 +547,130 @@ public final class Port implements AutoCloseable {
             }
             finish();
         }
+    }
+
+    // ------------------------------------------------------ TLS, WebSocket
+
+    /**
+     * The TLS session of a connection: version, cipher, ALPN protocol and peer subject once the handshake is
+     * done, the error text once it failed. Readable while the connection is open or closing, and inside its
+     * onClose or failed onConnect.
+     * @param conn a connection made with {@link ConnectionOptions#tls}
+     * @return the facts ("" for what is not known)
+     * @throws IocpNetException NOT_FOUND, UNSUPPORTED (a plain TCP connection)
+     */
+    public TlsInfo tlsInfo(long conn) {
+        return new TlsInfo(tlsFact(conn, 0), tlsFact(conn, 1), tlsFact(conn, 2), tlsFact(conn, 3), tlsFact(conn, 4));
+    }
+
+    private String tlsFact(long conn, int what) {
+        int[] rc = new int[1];
+        byte[] b;
+        boolean c = enter();
+        try { b = nativePort.tlsInfo(conn, what, rc); } finally { leave(c); }
+        IocpNetException.check(rc[0], "tlsInfo");
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Whether later sends on a WebSocket connection go as text or binary messages (default binary). The
+     * engine does not check that sent text is UTF-8.
+     * @param conn a WEBSOCKET connection
+     * @param type TEXT or BINARY
+     * @throws IocpNetException NOT_FOUND, INVALID_ARG (not a WebSocket connection, or NONE)
+     */
+    public void setWebSocketSendType(long conn, WsMessageType type) {
+        Objects.requireNonNull(type, "type");
+        boolean c = enter();
+        int rc;
+        try { rc = nativePort.wsSetSendType(conn, type.value); } finally { leave(c); }
+        IocpNetException.check(rc, "setWebSocketSendType");
+    }
+
+    /**
+     * The type of the message being delivered: call it inside {@link Handler#onData} (elsewhere it is the
+     * last one delivered, NONE before any).
+     * @param conn a WEBSOCKET connection
+     * @return TEXT or BINARY
+     * @throws IocpNetException NOT_FOUND, INVALID_ARG (not a WebSocket connection)
+     */
+    public WsMessageType webSocketMessageType(long conn) {
+        int[] out = new int[1];
+        boolean c = enter();
+        int rc;
+        try { rc = nativePort.wsMessageType(conn, out); } finally { leave(c); }
+        IocpNetException.check(rc, "webSocketMessageType");
+        return WsMessageType.of(out[0]);
+    }
+
+    /**
+     * The request target of an accepted WebSocket connection as sent, e.g. "/chat?room=1"; from onAccept
+     * until its onClose returned.
+     * @param conn a connection accepted by a WEBSOCKET listener
+     * @return the path and query
+     * @throws IocpNetException NOT_FOUND, INVALID_ARG (not an accepted WebSocket connection)
+     */
+    public String webSocketRequestPath(long conn) {
+        int[] rc = new int[1];
+        byte[] b;
+        boolean c = enter();
+        try { b = nativePort.wsRequestPath(conn, rc); } finally { leave(c); }
+        IocpNetException.check(rc[0], "webSocketRequestPath");
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The value of the first upgrade-request header called name (case-insensitive), e.g. "Origin".
+     * @param conn a connection accepted by a WEBSOCKET listener
+     * @param name the header name
+     * @return the value, or null when the request had no such header
+     * @throws IocpNetException NOT_FOUND (unknown or closed connection), INVALID_ARG (not an accepted WebSocket connection)
+     */
+    public String webSocketRequestHeader(long conn, String name) {
+        Objects.requireNonNull(name, "name");
+        int[] rc = new int[1];
+        byte[] b;
+        boolean c = enter();
+        try { b = nativePort.wsRequestHeader(conn, TlsConfig.utf8(name), rc); } finally { leave(c); }
+        if (rc[0] == ErrorCode.NOT_FOUND) {
+            webSocketRequestPath(conn); // NOT_FOUND again: the connection is gone, not the header
+            return null;
+        }
+        IocpNetException.check(rc[0], "webSocketRequestHeader");
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Registers a page that a plain HTTP GET of path (exact match, query ignored) on a WebSocket listener is
+     * answered with ("200 OK"); any other GET gets "404 Not Found". The body is copied; a second call for the
+     * same path replaces it. Applies to requests parsed after it returns.
+     * @param listener a WEBSOCKET listener
+     * @param path starts with '/'
+     * @param contentType e.g. "text/html; charset=utf-8"
+     * @param body the page's bytes
+     * @throws IocpNetException NOT_FOUND (listener), INVALID_ARG (not a WebSocket listener, path not starting with '/')
+     */
+    public void addPage(long listener, String path, String contentType, byte[] body) {
+        Objects.requireNonNull(path, "path");
+        Objects.requireNonNull(contentType, "contentType");
+        Objects.requireNonNull(body, "body");
+        boolean c = enter();
+        int rc;
+        try {
+            rc = nativePort.wsAddPage(listener, TlsConfig.utf8(path), TlsConfig.utf8(contentType), body);
+        } finally { leave(c); }
+        IocpNetException.check(rc, "addPage");
+    }
+
+    /**
+     * As {@link #addPage(long, String, String, byte[])} with a text body sent as UTF-8.
+     * @param listener a WEBSOCKET listener
+     * @param path starts with '/'
+     * @param contentType e.g. "text/html; charset=utf-8"
+     * @param body the page's text
+     */
+    public void addPage(long listener, String path, String contentType, String body) {
+        addPage(listener, path, contentType, body.getBytes(StandardCharsets.UTF_8));
     }
 
     // ------------------------------------------------------------ internals
