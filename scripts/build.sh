@@ -20,6 +20,8 @@ case $variant in
   mingw) args+=(-DCMAKE_TOOLCHAIN_FILE=$root/cmake/mingw-w64.cmake) ;;
   *) echo "unknown variant $variant" >&2; exit 2 ;;
 esac
+# Windows: OpenSSL cross-built once into build/deps (cached), linked into iocpnet.dll.
+[ "$variant" = mingw ] && bash "$root/scripts/openssl-mingw.sh"
 [ -f "$dir/build.ninja" ] || cmake -S "$root" -B "$dir" "${args[@]}" >/dev/null
 # At most 2 jobs: CI machines have 2 cores and are shared.
 jobs=$(nproc); [ "$jobs" -gt 2 ] && jobs=2

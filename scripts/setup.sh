@@ -6,6 +6,7 @@ pkgs=(build-essential cmake ninja-build pkg-config python3 liburing-dev libssl-d
       python3-matplotlib redis-server libhiredis-dev netcat-openbsd)
 pkgs+=(haproxy) # bench/proxy_bench.py: the proxy scenario's reference
 pkgs+=(nodejs chromium) # WebSocket interop (npm) and the browser test
+pkgs+=(dpkg-dev) # apt-get source openssl: scripts/openssl-mingw.sh (OpenSSL for iocpnet.dll)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if ((${#missing[@]})); then

@@ -26,6 +26,8 @@ class Socket {
     Socket &operator=(const Socket &) = delete;
 
     bool valid() const { return fd_ != -1; }
+    // The descriptor (a SOCKET on Windows), still owned by this object.
+    intptr_t native_handle() const { return fd_; }
 
     // Blocking-style connect to a numeric address ("127.0.0.1", "::1") with a
     // deadline. rcvbuf > 0 sets SO_RCVBUF before connecting (small windows).

@@ -1,15 +1,20 @@
 // Support for the TLS tests: the test PKI (made by scripts/make-test-certs.sh
 // at build time into IOCPNET_TEST_CERTS), TLS configurations from it, and
 // real peers nobody here wrote — `openssl s_server` / `s_client` started on
-// free loopback ports and stopped by PID (POSIX only).
+// free loopback ports and stopped by PID (POSIX here; under Wine the host's
+// openssl through proc_wine.hpp).
 #pragma once
 #include "support.hpp"
 
+#ifdef _WIN32
+#include "proc_wine.hpp"
+#else
 #include <csignal>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 #include <fstream>
 #include <sstream>
@@ -92,6 +97,7 @@ inline std::string tls_info(iocpnet_port *p, iocpnet_conn c, uint32_t what) {
     return buf;
 }
 
+#ifndef _WIN32
 // A child process with its stdin and stdout on pipes (stderr goes to the
 // test's stderr), killed by its PID at scope exit.
 class Proc {
@@ -173,5 +179,6 @@ class Proc {
     int in_ = -1, outfd_ = -1;
     std::string out_;
 };
+#endif
 
 } // namespace t

@@ -9,8 +9,12 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 src=$root/bindings/java
 out=$root/build/java
 engine=$root/build/mingw/libiocpnet_internal.a
+# The engine's TLS provider: OpenSSL cross-built by scripts/openssl-mingw.sh
+# (scripts/build.sh mingw runs it), linked statically like the engine.
+ossl=$root/build/deps/openssl-mingw/lib
 cxx=x86_64-w64-mingw32-g++-posix
 [ -f "$engine" ] || { echo "java mingw: $engine missing (run scripts/build.sh mingw)" >&2; exit 1; }
+[ -f "$ossl/libssl.a" ] || { echo "java mingw: $ossl/libssl.a missing (run scripts/build.sh mingw)" >&2; exit 1; }
 [ -f "$out/gen/iocpnet_java_wrap.cxx" ] || { echo "java mingw: run bindings/java/build.sh first (SWIG output)" >&2; exit 1; }
 java_home=${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")}
 dll=$out/native/windows-x86_64/iocpnet_jni.dll
@@ -20,7 +24,8 @@ mkdir -p "$(dirname "$dll")" "$out/mingw-check"
 $cxx -std=c++17 -O2 -shared -fno-strict-aliasing -Wall -Wno-unused-parameter \
     -DSWIG_JAVA_DETACH_ON_THREAD_END -DSWIG_JAVA_ATTACH_CURRENT_THREAD_AS_DAEMON -DIOCPNET_STATIC \
     -I"$src/win32" -I"$java_home/include" -I"$root/include" -I"$src" \
-    "$out/gen/iocpnet_java_wrap.cxx" "$src/glue.cpp" "$src/glue_tls_ws.cpp" "$engine" -lws2_32 -lmswsock \
+    "$out/gen/iocpnet_java_wrap.cxx" "$src/glue.cpp" "$src/glue_tls_ws.cpp" "$engine" \
+    "$ossl/libssl.a" "$ossl/libcrypto.a" -lws2_32 -lmswsock -lcrypt32 -lbcrypt -ladvapi32 -luser32 -lgdi32 \
     -static-libgcc -static-libstdc++ -static -Wl,--no-undefined -o "$dll"
 x86_64-w64-mingw32-gcc-posix -O2 -o "$out/mingw-check/load_check.exe" "$src/win32/load_check.c" -static
 cp "$dll" "$out/mingw-check/"

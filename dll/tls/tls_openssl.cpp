@@ -1,8 +1,17 @@
-// The OpenSSL 3 provider of TlsConfig and TlsSession (Linux). A session runs
-// its SSL over two memory BIOs: the engine writes what the socket received
-// into one and moves what the other collects into the send queue, so TLS
-// never touches the socket and works with every backend.
+// The OpenSSL 3 provider of TlsConfig and TlsSession: Debian's libssl on
+// Linux, the same source cross-built and linked statically into iocpnet.dll
+// on Windows (scripts/openssl-mingw.sh). A session runs its SSL over two
+// memory BIOs: the engine writes what the socket received into one and moves
+// what the other collects into the send queue, so TLS never touches the
+// socket and works with every backend.
 #include <cstring>
+
+#ifdef _WIN32
+// Before OpenSSL: its headers undo wincrypt.h's X509_NAME & co. macros.
+#include <winsock2.h>
+#include <windows.h>
+#include <wincrypt.h>
+#endif
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -67,6 +76,33 @@ int select_alpn(SSL *, const unsigned char **out, unsigned char *outlen, const u
     return SSL_TLSEXT_ERR_OK;
 }
 
+// A client's trust when it names no CA: the system's store. On Windows that
+// is the ROOT certificate store (OpenSSL's default paths mean nothing
+// there): each certificate is copied into the context's X509_STORE.
+int load_system_roots(SSL_CTX *ctx) {
+#ifdef _WIN32
+    HCERTSTORE store = CertOpenSystemStoreW(0, L"ROOT");
+    if (!store) return fail(IOCPNET_E_TLS, "cannot open the Windows ROOT certificate store (error %lu)", GetLastError());
+    X509_STORE *st = SSL_CTX_get_cert_store(ctx);
+    int n = 0;
+    PCCERT_CONTEXT c = nullptr;
+    while ((c = CertEnumCertificatesInStore(store, c)) != nullptr) {
+        if (!(c->dwCertEncodingType & X509_ASN_ENCODING)) continue;
+        const unsigned char *p = c->pbCertEncoded;
+        X509 *x = d2i_X509(nullptr, &p, long(c->cbCertEncoded));
+        if (x && X509_STORE_add_cert(st, x) == 1) n++;
+        X509_free(x);
+    }
+    CertCloseStore(store, 0);
+    ERR_clear_error(); // a root OpenSSL cannot parse is skipped, not an error
+    log(IOCPNET_LOG_DEBUG, "TLS: %d certificates from the Windows ROOT store", n);
+    return IOCPNET_OK;
+#else
+    if (SSL_CTX_set_default_verify_paths(ctx) != 1) return tls_fail("cannot load the system's CA store");
+    return IOCPNET_OK;
+#endif
+}
+
 int configure(const iocpnet_tls_options &o, TlsConfig *cfg, SSL_CTX *ctx) {
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     // Records are built in memory: a write always completes.
@@ -98,7 +134,10 @@ int configure(const iocpnet_tls_options &o, TlsConfig *cfg, SSL_CTX *ctx) {
     }
     if (cfg->client) {
         if (o.verify_peer) {
-            if (!have_ca && SSL_CTX_set_default_verify_paths(ctx) != 1) return tls_fail("cannot load the system's CA store");
+            if (!have_ca) {
+                int rc = load_system_roots(ctx);
+                if (rc != IOCPNET_OK) return rc;
+            }
             SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
         } else {
             SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);

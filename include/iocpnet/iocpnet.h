@@ -539,8 +539,10 @@ IOCPNET_API int IOCPNET_CALL iocpnet_ws_add_page(iocpnet_port *port, iocpnet_lis
 /* TLS is a layer of a connection's byte pipeline: the engine encrypts what is
  * sent and decrypts what arrives; framing, send_many (each receiver encrypts
  * its own copy), backpressure, timeouts and on_drain work as on plain TCP,
- * and max_send_queue_bytes counts plaintext. Linux: OpenSSL 3, TLS 1.2 and
- * 1.3. Elsewhere iocpnet_tls_create fails with IOCPNET_E_UNSUPPORTED.
+ * and max_send_queue_bytes counts plaintext. TLS 1.2 and 1.3 with OpenSSL 3
+ * on every platform: Debian's on Linux, linked statically into iocpnet.dll
+ * on Windows (where a client that names no CA trusts the Windows ROOT
+ * certificate store).
  *
  * Handshake. on_accept and on_connect(IOCPNET_OK) come after the handshake.
  * A failed client handshake gives on_connect(IOCPNET_E_TLS) (the reason text
@@ -585,8 +587,8 @@ IOCPNET_API void IOCPNET_CALL iocpnet_tls_options_init(iocpnet_tls_options *opt)
  * Errors: INVALID_ARG (NULL, bad struct_size or role, a server without a
  * certificate or key, a malformed ALPN list), TLS (unreadable or malformed
  * PEM, a key that does not match the certificate: the detail is in
- * iocpnet_last_error_message), UNSUPPORTED (no TLS provider on this
- * platform), NO_MEMORY. Any thread. */
+ * iocpnet_last_error_message; also a client naming no CA whose system
+ * store cannot be opened), NO_MEMORY. Any thread. */
 IOCPNET_API int IOCPNET_CALL iocpnet_tls_create(const iocpnet_tls_options *opt, iocpnet_tls **out);
 
 /* Drops the caller's reference. Listeners and connections still using the

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Windows under Wine: cross-builds the mingw variant (iocpnet.dll, tests and
-# samples as .exe), prepares a private Wine prefix, and runs that build's
-# ctest tests: the API suite on the IOCP backend, the backend contract, the
-# DLL export/ABI checks, the e2e tests of the .exe samples (Linux Python
-# clients over loopback) and the WebSocket interop of ws_peer.exe with the
-# host's node + npm ws. Last line: "wine: N passed, M failed".
+# samples as .exe; the first build on a fresh tree also cross-builds OpenSSL
+# into build/deps, see scripts/openssl-mingw.sh), prepares a private Wine
+# prefix, and runs that build's ctest tests: the API suite on the IOCP
+# backend (TLS included, with the host's openssl as peer), the backend
+# contract, the DLL export/ABI checks, the e2e tests of the .exe samples
+# (Linux Python clients over loopback) and the WebSocket interop of
+# ws_peer.exe with the host's node + npm ws. Last line: "wine: N passed, M failed".
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 name=wine

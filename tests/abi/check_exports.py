@@ -3,7 +3,8 @@
 public header (IOCPNET_API ... IOCPNET_CALL name(), the names in the .def
 export list, and the symbols the built library exports. On Linux it also
 checks the SONAME; on Windows (--dll) that the DLL imports no MinGW runtime
-DLL (libstdc++, libgcc, libwinpthread are linked statically).
+DLL (libstdc++, libgcc, libwinpthread are linked statically) and no OpenSSL
+DLL (libssl, libcrypto: the TLS provider is linked statically too).
 
   check_exports.py --header H --def D --so libiocpnet.so [--soname libiocpnet.so.1]
   check_exports.py --header H --def D --dll iocpnet.dll [--objdump x86_64-w64-mingw32-objdump]
@@ -151,9 +152,9 @@ def main():
             failures += 1
     else:
         print("DLL imports: %s" % ", ".join(imports))
-        bad = [d for d in imports if re.match(r"(libstdc\+\+|libgcc|libwinpthread)", d, re.I)]
+        bad = [d for d in imports if re.match(r"(libstdc\+\+|libgcc|libwinpthread|libssl|libcrypto)", d, re.I)]
         if bad:
-            print("FAIL: the DLL needs MinGW runtime DLLs: %s" % ", ".join(bad))
+            print("FAIL: the DLL needs MinGW runtime or OpenSSL DLLs: %s" % ", ".join(bad))
             failures += 1
 
     print("OK" if failures == 0 else "%d check(s) failed" % failures)
