@@ -1,9 +1,10 @@
 // The OpenSSL 3 provider of TlsConfig and TlsSession: Debian's libssl on
 // Linux, the same source cross-built and linked statically into iocpnet.dll
-// on Windows (scripts/openssl-mingw.sh). A session runs its SSL over two
-// memory BIOs: the engine writes what the socket received into one and moves
-// what the other collects into the send queue, so TLS never touches the
-// socket and works with every backend.
+// on Windows (scripts/openssl-mingw.sh). A session runs its SSL over a BIO of
+// its own: SSL reads what the socket received from the engine's buffer and
+// writes its records into the send queue, so TLS never touches the socket and
+// works with every backend.
+#include <algorithm>
 #include <cstring>
 
 #ifdef _WIN32
@@ -198,9 +199,139 @@ int tls_config_create(const iocpnet_tls_options &o, TlsConfig **out) {
 
 // ------------------------------------------------------------------ session
 
+// The session's one BIO (both directions) instead of two memory BIOs,
+// which cost a clear (memset) of every byte written, a clear of the whole
+// buffer on each reset and a memmove of every partial record left behind.
+// Reading: SSL reads straight from the bytes the engine passes to
+// handshake/recv (`span`); what SSL has not taken when the call returns is
+// copied to `stash` (rare: a stopped feed, application data in the
+// handshake's last flight; SSL itself keeps a partial record). Writing: a
+// record goes straight into the send queue when one is given (send,
+// take_output, close_notify) and nothing waits before it; otherwise into
+// `obuf` until take_output moves it.
+namespace {
+
+struct SessionIo {
+    const uint8_t *span = nullptr; // the caller's bytes, during handshake/recv only
+    size_t span_n = 0;
+    std::string stash; // received bytes SSL has not read yet: stash[stash_off..]
+    size_t stash_off = 0;
+    std::string obuf;  // records waiting for a queue
+    SendQueue *q = nullptr; // set while a call that may write straight to it runs
+    BlockCache *cache = nullptr;
+    size_t direct = 0; // bytes written straight to q during that call
+
+    size_t readable() const { return stash.size() - stash_off + span_n; }
+    // End of a feeding call: the caller's bytes are about to go away.
+    void keep_rest() {
+        if (stash_off == stash.size()) {
+            stash_off = 0;
+            if (span_n) stash.assign(reinterpret_cast<const char *>(span), span_n);
+            else std::string().swap(stash); // nothing held while idle
+        } else if (span_n) { // cannot happen (the stash is read first), kept exact anyway
+            stash.erase(0, stash_off);
+            stash_off = 0;
+            stash.append(reinterpret_cast<const char *>(span), span_n);
+        }
+        span = nullptr;
+        span_n = 0;
+    }
+};
+
+int bio_write(BIO *b, const char *p, int n) {
+    auto *m = static_cast<SessionIo *>(BIO_get_data(b));
+    BIO_clear_retry_flags(b);
+    if (n <= 0) return 0;
+    if (m->q && m->obuf.empty() && m->q->append(Frame{}, p, size_t(n), nullptr, m->cache)) {
+        m->direct += size_t(n);
+        return n;
+    }
+    try {
+        m->obuf.append(p, size_t(n)); // no queue now, or no memory in it: a later take_output moves it
+    } catch (...) {
+        return -1; // no memory: SSL fails the call
+    }
+    return n;
+}
+
+int bio_read(BIO *b, char *out, int n) {
+    auto *m = static_cast<SessionIo *>(BIO_get_data(b));
+    BIO_clear_retry_flags(b);
+    if (n <= 0 || !out) return 0;
+    size_t want = size_t(n), got = 0;
+    if (m->stash_off < m->stash.size()) {
+        got = std::min(want, m->stash.size() - m->stash_off);
+        memcpy(out, m->stash.data() + m->stash_off, got);
+        m->stash_off += got;
+        if (m->stash_off == m->stash.size()) {
+            m->stash.clear();
+            m->stash_off = 0;
+        }
+    }
+    if (got < want && m->span_n) {
+        size_t k = std::min(want - got, m->span_n);
+        memcpy(out + got, m->span, k);
+        m->span += k;
+        m->span_n -= k;
+        got += k;
+    }
+    if (!got) { // empty means "more to come", not EOF
+        BIO_set_retry_read(b);
+        return -1;
+    }
+    return int(got);
+}
+
+long bio_ctrl(BIO *b, int cmd, long, void *) {
+    auto *m = static_cast<SessionIo *>(BIO_get_data(b));
+    switch (cmd) {
+    case BIO_CTRL_FLUSH: return 1;
+    case BIO_CTRL_PENDING: return m ? long(m->readable()) : 0;
+    case BIO_CTRL_WPENDING: return m ? long(m->obuf.size()) : 0;
+    case BIO_CTRL_GET_CLOSE: return BIO_get_shutdown(b);
+    case BIO_CTRL_SET_CLOSE: return 1;
+    default: return 0;
+    }
+}
+
+int bio_create(BIO *b) {
+    BIO_set_init(b, 1);
+    return 1;
+}
+
+// Created once, on first use (thread-safe static), never freed.
+const BIO_METHOD *session_bio_method() {
+    static BIO_METHOD *meth = [] {
+        BIO_METHOD *bm = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "iocpnet TLS session");
+        if (bm && (!BIO_meth_set_write(bm, bio_write) || !BIO_meth_set_read(bm, bio_read) ||
+                   !BIO_meth_set_ctrl(bm, bio_ctrl) || !BIO_meth_set_create(bm, bio_create))) {
+            BIO_meth_free(bm);
+            bm = nullptr;
+        }
+        return bm;
+    }();
+    return meth;
+}
+
+// Runs an SSL call that may write records with the queue at hand: they go
+// straight into it (in order: only while nothing waits in obuf). Returns the
+// bytes written straight to the queue; the caller then moves obuf after them.
+template <class Call> size_t with_queue(SessionIo &io, SendQueue &out, BlockCache *cache, Call call) {
+    io.q = &out;
+    io.cache = cache;
+    io.direct = 0;
+    call();
+    io.q = nullptr;
+    io.cache = nullptr;
+    return io.direct;
+}
+
+} // namespace
+
 struct TlsSession::Impl {
     SSL *ssl = nullptr;
-    BIO *in = nullptr, *out = nullptr; // network -> SSL, SSL -> network (owned by ssl)
+    BIO *bio = nullptr; // owned by ssl
+    SessionIo io;
 };
 
 int TlsSession::create(TlsConfig *cfg, const char *server_name, TlsSession **out) {
@@ -216,17 +347,16 @@ int TlsSession::create(TlsConfig *cfg, const char *server_name, TlsSession **out
     ERR_clear_error();
     Impl &m = *s->impl_;
     m.ssl = SSL_new(ctx_of(cfg));
-    m.in = BIO_new(BIO_s_mem());
-    m.out = BIO_new(BIO_s_mem());
-    if (!m.ssl || !m.in || !m.out) {
-        BIO_free(m.in);
-        BIO_free(m.out);
-        m.in = m.out = nullptr;
+    const BIO_METHOD *meth = session_bio_method();
+    m.bio = meth ? BIO_new(meth) : nullptr;
+    if (!m.ssl || !m.bio) {
+        BIO_free(m.bio);
+        m.bio = nullptr;
         delete s;
         return tls_fail("cannot create a TLS session");
     }
-    BIO_set_mem_eof_return(m.in, -1); // empty means "more to come", not EOF
-    SSL_set_bio(m.ssl, m.in, m.out);
+    BIO_set_data(m.bio, &m.io);
+    SSL_set_bio(m.ssl, m.bio, m.bio); // one reference, owned by ssl
     int rc = IOCPNET_OK;
     if (cfg->client) {
         SSL_set_connect_state(m.ssl);
@@ -249,7 +379,7 @@ int TlsSession::create(TlsConfig *cfg, const char *server_name, TlsSession **out
 }
 
 TlsSession::~TlsSession() {
-    if (impl_) SSL_free(impl_->ssl); // frees both BIOs
+    if (impl_) SSL_free(impl_->ssl); // frees the BIO
     delete impl_;
     if (cfg_) cfg_->unref();
 }
@@ -301,12 +431,10 @@ TlsSession::Step TlsSession::handshake(const uint8_t *p, size_t n) {
     if (failed_) return kFailed;
     if (done_) return kDone;
     ERR_clear_error();
-    if (n && BIO_write(impl_->in, p, int(n)) != int(n)) {
-        error_ = "no memory for received bytes";
-        failed_ = true;
-        return kFailed;
-    }
+    impl_->io.span = p;
+    impl_->io.span_n = n;
     int r = SSL_do_handshake(impl_->ssl);
+    impl_->io.keep_rest(); // application data after the last flight waits for recv
     if (r == 1) {
         done_ = true;
         capture_info_locked();
@@ -325,12 +453,16 @@ int TlsSession::recv(const uint8_t *p, size_t n, Up &up) {
     {
         std::lock_guard<std::mutex> lk(mu_);
         if (failed_) return IOCPNET_E_TLS;
-        if (n && BIO_write(impl_->in, p, int(n)) != int(n)) {
-            failed_ = true;
-            error_ = "no memory for received bytes";
-            return IOCPNET_E_TLS;
-        }
+        impl_->io.span = p; // read by SSL_read below; the rest is kept on every return
+        impl_->io.span_n = n;
     }
+    struct KeepRest { // p is the caller's: what SSL has not read is copied before it returns
+        TlsSession *s;
+        ~KeepRest() {
+            std::lock_guard<std::mutex> lk(s->mu_);
+            s->impl_->io.keep_rest();
+        }
+    } keep{this};
     for (;;) {
         int k, e = SSL_ERROR_NONE;
         {
@@ -372,13 +504,13 @@ bool TlsSession::encrypt_locked(const uint8_t *p, size_t n) {
 }
 
 size_t TlsSession::move_output_locked(SendQueue &out, BlockCache *cache) {
-    char *p = nullptr;
-    long n = BIO_get_mem_data(impl_->out, &p);
-    if (n <= 0) return 0;
-    if (!out.append(Frame{}, p, size_t(n), nullptr, cache)) return 0; // stays inside: a later call moves it
-    (void)BIO_reset(impl_->out);
-    cipher_q_ += size_t(n);
-    return size_t(n);
+    std::string &o = impl_->io.obuf;
+    if (o.empty()) return 0;
+    if (!out.append(Frame{}, o.data(), o.size(), nullptr, cache)) return 0; // stays inside: a later call moves it
+    size_t n = o.size();
+    std::string().swap(o); // rare (handshake, tickets, alerts): nothing held while idle
+    cipher_q_ += n;
+    return n;
 }
 
 int TlsSession::send(const Frame &f, const IoVec *parts, size_t n, SendQueue &out, BlockCache *cache) {
@@ -409,22 +541,31 @@ int TlsSession::send(const Frame &f, const IoVec *parts, size_t n, SendQueue &ou
     } else {
         p = static_cast<const uint8_t *>(parts[0].base);
     }
-    if (!encrypt_locked(p, total)) return IOCPNET_E_TLS;
+    bool ok = true;
+    size_t direct = with_queue(impl_->io, out, cache, [&] { ok = encrypt_locked(p, total); });
+    cipher_q_ += direct;
+    if (!ok) return IOCPNET_E_TLS;
+    size_t moved = direct + move_output_locked(out, cache);
     plain_q_ += total;
-    if (!move_output_locked(out, cache)) return IOCPNET_E_NO_MEMORY;
+    if (!moved) return IOCPNET_E_NO_MEMORY;
     return IOCPNET_OK;
 }
 
 bool TlsSession::take_output(SendQueue &out) {
     std::lock_guard<std::mutex> lk(mu_);
+    size_t moved = move_output_locked(out, nullptr); // the handshake's records first
     if (done_ && !failed_ && !shut_ && !pending_.empty()) {
-        if (encrypt_locked(reinterpret_cast<const uint8_t *>(pending_.data()), pending_.size())) {
-            plain_q_ += plain_pending_;
-        }
+        bool ok = true;
+        size_t direct = with_queue(impl_->io, out, nullptr, [&] {
+            ok = encrypt_locked(reinterpret_cast<const uint8_t *>(pending_.data()), pending_.size());
+        });
+        cipher_q_ += direct;
+        moved += direct + move_output_locked(out, nullptr);
+        if (ok) plain_q_ += plain_pending_;
         plain_pending_ = 0;
         std::string().swap(pending_);
     }
-    return move_output_locked(out, nullptr) != 0;
+    return moved != 0;
 }
 
 size_t TlsSession::queued(const SendQueue &) const { return plain_q_ + plain_pending_; }
