@@ -332,7 +332,8 @@ IOCPNET_API int IOCPNET_CALL iocpnet_send_many_ex(iocpnet_port *port, const iocp
  * write side (then waits up to 5 s for the peer's EOF so that the close is
  * not a reset); ABORT drops the queue and resets. Either way no callback but
  * on_close (reason IOCPNET_OK) follows, and later calls with the id give
- * NOT_FOUND. Called from another thread, close may race with a callback of
+ * NOT_FOUND. on_close does not wait for a graceful flush: the bytes still
+ * going out count in iocpnet_stats.send_queue_bytes until they have. Called from another thread, close may race with a callback of
  * this connection that its worker is already delivering: that one callback
  * still runs. A connection still connecting is cancelled instead: its
  * on_connect comes with IOCPNET_E_SHUTTING_DOWN and no on_close follows.
