@@ -13,18 +13,6 @@ using namespace iocpnet;
 
 namespace {
 
-template <class F> int guarded(F &&f) noexcept {
-    try {
-        return f();
-    } catch (const std::bad_alloc &) {
-        return fail(IOCPNET_E_NO_MEMORY, "out of memory");
-    } catch (const std::exception &e) {
-        return fail(IOCPNET_E_SYSTEM, "internal error: %s", e.what());
-    } catch (...) {
-        return fail(IOCPNET_E_SYSTEM, "internal error");
-    }
-}
-
 Port *as_port(iocpnet_port *p) { return static_cast<Port *>(p); }
 
 constexpr uint32_t kConfigV1Size = 24; // the config as first released: up to max_send_queue_bytes

@@ -1,5 +1,5 @@
-// The C ABI of TLS: argument checks and the exception barrier, as api.cpp
-// does for the rest (nothing is thrown across the ABI).
+// The C ABI of TLS: argument checks behind the exception barrier (guarded,
+// errors.hpp), as api.cpp does for the rest.
 #include <cstring>
 #include <new>
 
@@ -10,16 +10,6 @@
 using namespace iocpnet;
 
 namespace {
-
-template <class F> int guarded(F &&f) noexcept {
-    try {
-        return f();
-    } catch (const std::bad_alloc &) {
-        return fail(IOCPNET_E_NO_MEMORY, "out of memory");
-    } catch (...) {
-        return fail(IOCPNET_E_SYSTEM, "internal error");
-    }
-}
 
 constexpr uint32_t kTlsOptionsMinSize = 8;
 
