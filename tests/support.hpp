@@ -600,6 +600,12 @@ inline iocpnet_stats stats(iocpnet_port *p) {
     return s;
 }
 
+// A port's send queues empty within the deadline. on_close does not wait for a
+// graceful close's flush, so right after it the stats may still count bytes.
+inline bool queues_drain(iocpnet_port *p) {
+    return wait_until([&] { return stats(p).send_queue_bytes == 0; });
+}
+
 // Deterministic pseudo-random bytes.
 inline std::string random_bytes(size_t n, uint32_t seed) {
     std::mt19937 rng(seed);

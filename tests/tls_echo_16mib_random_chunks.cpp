@@ -52,7 +52,8 @@ TEST_CASE("TLS: 16 MiB echoed byte-exact in random chunk sizes", "[tls][echo]") 
     REQUIRE(cli.wait_bytes(c, n, 60));
     CHECK(cli.bytes(c) == n);
     CHECK(first_mismatch(cli.data(c), payload) == -1);
-    CHECK(wait_until([&] { return stats(cp).send_queue_bytes == 0 && stats(sp).send_queue_bytes == 0; }));
+    CHECK(queues_drain(cp));
+    CHECK(queues_drain(sp));
 
     REQUIRE_RC(iocpnet_close(cp, c, IOCPNET_CLOSE_GRACEFUL), IOCPNET_OK);
     REQUIRE(cli.wait_closed(c));
@@ -83,6 +84,6 @@ TEST_CASE("TLS: the send queue bound counts plaintext", "[tls]") {
     iocpnet_conn s = srv.wait_accepted();
     REQUIRE(s != 0);
     REQUIRE(srv.wait_bytes(s, 64 * 1024));
-    CHECK(wait_until([&] { return stats(cp).send_queue_bytes == 0; }));
+    CHECK(queues_drain(cp));
     CHECK(wait_until([&] { return cli.drains(c) == 1; }));
 }
