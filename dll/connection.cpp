@@ -84,9 +84,13 @@ void Port::queue_task(Conn *c, Task::Kind k) {
 
 void Port::request_drive(Conn *c, std::unique_lock<std::mutex> &lk) {
     if (on_owner(c->worker)) {
-        lk.unlock(); // only the owner releases a connection: c stays valid
-        drive(c);
-        lk.lock();
+        // Decided in this critical section, done after it: one lock per send
+        // instead of three. Only the owner releases a connection: c stays valid.
+        Worker &wk = owner();
+        DriveActs a;
+        drive_plan(c, wk, a);
+        lk.unlock();
+        drive_do(c, wk, a);
     } else if (!c->drive_queued) {
         c->drive_queued = true;
         queue_task(c, Task::drive);
@@ -168,15 +172,71 @@ int Port::queue_payload(Conn *c, const IoVec *parts, size_t n, size_t len, Share
         return fail(IOCPNET_E_WOULD_BLOCK, "send queue full (%zu bytes queued)", queued);
     }
     BlockCache *cache = &workers[c->worker]->blocks;
-    if (sp ? !c->pipe.send(f, parts[0].base, len, sp, c->q, cache) : !c->pipe.send(f, parts, n, c->q, cache)) {
+    size_t skip = 0; // bytes of the frame written inline
+    if (send_now_ok && c->q.empty() && !(c->ops & kOpSend) && c->pipe.direct() && on_owner(c->worker)) {
+        long r = send_inline(c, f, parts, n);
+        if (r < 0) { // failed as a queued send fails: the connection is cut, the send itself was accepted
+            if (!close_locked(c, int(r), true)) c->wire = Wire::cutting;
+            return IOCPNET_OK; // the caller requests a drive: nothing is in flight
+        }
+        if (size_t(r) == total) return IOCPNET_OK;
+        skip = size_t(r);
+    }
+    bool ok;
+    if (!skip) {
+        ok = sp ? c->pipe.send(f, parts[0].base, len, sp, c->q, cache) : c->pipe.send(f, parts, n, c->q, cache);
+    } else if (SendQueue::shares(sp, len)) {
+        ok = c->q.append(f, parts[0].base, len, sp, cache, skip); // the rest of the frame, still shared
+    } else {
+        ok = queue_rest(c, f, parts, n, skip, cache); // the rest of the frame, copied
+    }
+    if (!ok) {
         if (close_locked(c, IOCPNET_E_NO_MEMORY, true) && !c->drive_queued) { // a half-queued frame would corrupt the stream
             c->drive_queued = true;
             queue_task(c, Task::drive);
         }
         return fail(IOCPNET_E_NO_MEMORY, "no memory to queue %zu bytes", total);
     }
-    workers[c->worker]->stats.queued.fetch_add(int64_t(total), std::memory_order_relaxed);
+    workers[c->worker]->stats.queued.fetch_add(int64_t(total - skip), std::memory_order_relaxed);
     return IOCPNET_OK;
+}
+
+// The frame as the wire sees it: head, the payload's parts, tail. At most
+// max entries; 0 when it needs more (then it is queued as usual).
+static unsigned frame_iov(const Frame &f, const IoVec *parts, size_t n, IoVec *iov, unsigned max) {
+    static const uint8_t nl = '\n';
+    unsigned m = 0;
+    if (n + 2 > max) return 0;
+    if (f.head_len) iov[m++] = IoVec{f.head, f.head_len};
+    for (size_t i = 0; i < n; i++)
+        if (parts[i].len) iov[m++] = parts[i];
+    if (f.tail_len) iov[m++] = IoVec{&nl, 1};
+    return m;
+}
+
+long Port::send_inline(Conn *c, const Frame &f, const IoVec *parts, size_t n) {
+    // Only an open, live connection: a connecting one has no socket to
+    // write yet, a closing one flushes through drive, a TLS handshake's
+    // bytes are the layer's.
+    if (c->life.load(std::memory_order_relaxed) != Life::open || c->wire != Wire::live || c->hs) return 0;
+    Worker &wk = owner();
+    unsigned m = frame_iov(f, parts, n, wk.iov, 64);
+    if (!m) return 0;
+    long r = be->send_now(c->sock, wk.iov, m);
+    if (r == kSendLater) return 0;
+    if (r > 0) WorkerStats::add(wk.stats.tx, uint64_t(r));
+    return r;
+}
+
+// What an inline send left of a frame, copied into the queue (c->mu held,
+// no layer: the frame goes to the wire as it is).
+bool Port::queue_rest(Conn *c, const Frame &f, const IoVec *parts, size_t n, size_t skip, BlockCache *cache) {
+    IoVec *iov = owner().iov;
+    unsigned m = frame_iov(f, parts, n, iov, 64), i = 0;
+    while (i < m && skip >= iov[i].len) skip -= iov[i++].len;
+    iov[i].base = static_cast<const uint8_t *>(iov[i].base) + skip; // skip < total: i < m
+    iov[i].len -= skip;
+    return c->q.append(Frame{}, iov + i, m - i, cache);
 }
 
 int Port::send(uint64_t id, const void *data, size_t len) {
@@ -370,48 +430,54 @@ void Port::conn_task(const Task &t) {
 // shut the write side once a graceful close has flushed, cancel on a cut.
 void Port::drive(Conn *c) {
     Worker &wk = owner();
-    unsigned n = 0;
-    bool shut = false, cancel = false, stop_recv = false;
-    int64_t close_at = 0;
+    DriveActs a;
     {
         std::lock_guard<std::mutex> lk(c->mu);
-        Life l = c->life.load(std::memory_order_acquire);
-        // A connection that never reached open has an empty queue and a cut wire.
-        bool connected = l == Life::open || l == Life::closing || l == Life::closed || c->hs; // hs: TLS handshake
-        if ((c->wire == Wire::live || c->wire == Wire::flushing) && connected && !(c->ops & kOpSend) && !c->q.empty()) {
-            n = c->q.gather(wk.iov, 64);
-            c->ops |= kOpSend;
-            c->refs++;
-        }
-        if (c->wire == Wire::live && c->shut_wr && l == Life::open && !(c->ops & kOpSend) && c->q.empty()) {
-            c->wire = Wire::shut; // half-closed: the FIN goes out, reading goes on
-            shut = true;
-            if (c->peer_shut) close_locked(c, IOCPNET_E_PEER_CLOSED, false); // both directions are done
-        }
-        if (c->paused.load(std::memory_order_relaxed) && l == Life::open &&
-            (c->ops & (kOpRecv | kOpRecvStopping)) == kOpRecv) {
-            c->ops |= kOpRecvStopping;
-            stop_recv = true;
-        }
-        if (c->wire == Wire::flushing && !(c->ops & kOpSend)) {
-            shut = connected;
-            c->wire = (c->ops & kOpRecv) ? Wire::lingering : Wire::done;
-        }
-        if (c->wire == Wire::lingering && !(c->ops & kOpRecv)) c->wire = Wire::done;
-        if (c->wire == Wire::cutting) {
-            cancel = c->ops != 0;
-            c->wire = Wire::done;
-        }
-        if (c->wire == Wire::flushing || c->wire == Wire::lingering) {
-            if (!c->deadline) c->deadline = wk.now + kCloseDeadlineMs;
-            close_at = c->deadline;
-        }
+        drive_plan(c, wk, a);
     }
-    if (n) be->send(c->sock, wk.iov, n);
-    if (shut) net_shutdown_write(c->sock->fd); // keep reading until the peer's EOF, so our close is not a reset
-    if (stop_recv) be->recv_stop(c->sock);
-    if (cancel) be->cancel(c->sock);
-    if (close_at) arm_timer(c, close_at);
+    drive_do(c, wk, a);
+}
+
+void Port::drive_plan(Conn *c, Worker &wk, DriveActs &a) {
+    Life l = c->life.load(std::memory_order_acquire);
+    // A connection that never reached open has an empty queue and a cut wire.
+    bool connected = l == Life::open || l == Life::closing || l == Life::closed || c->hs; // hs: TLS handshake
+    if ((c->wire == Wire::live || c->wire == Wire::flushing) && connected && !(c->ops & kOpSend) && !c->q.empty()) {
+        a.n = c->q.gather(wk.iov, 64);
+        c->ops |= kOpSend;
+        c->refs++;
+    }
+    if (c->wire == Wire::live && c->shut_wr && l == Life::open && !(c->ops & kOpSend) && c->q.empty()) {
+        c->wire = Wire::shut; // half-closed: the FIN goes out, reading goes on
+        a.shut = true;
+        if (c->peer_shut) close_locked(c, IOCPNET_E_PEER_CLOSED, false); // both directions are done
+    }
+    if (c->paused.load(std::memory_order_relaxed) && l == Life::open &&
+        (c->ops & (kOpRecv | kOpRecvStopping)) == kOpRecv) {
+        c->ops |= kOpRecvStopping;
+        a.stop_recv = true;
+    }
+    if (c->wire == Wire::flushing && !(c->ops & kOpSend)) {
+        a.shut = connected;
+        c->wire = (c->ops & kOpRecv) ? Wire::lingering : Wire::done;
+    }
+    if (c->wire == Wire::lingering && !(c->ops & kOpRecv)) c->wire = Wire::done;
+    if (c->wire == Wire::cutting) {
+        a.cancel = c->ops != 0;
+        c->wire = Wire::done;
+    }
+    if (c->wire == Wire::flushing || c->wire == Wire::lingering) {
+        if (!c->deadline) c->deadline = wk.now + kCloseDeadlineMs;
+        a.close_at = c->deadline;
+    }
+}
+
+void Port::drive_do(Conn *c, Worker &wk, const DriveActs &a) {
+    if (a.n) be->send(c->sock, wk.iov, a.n);
+    if (a.shut) net_shutdown_write(c->sock->fd); // keep reading until the peer's EOF, so our close is not a reset
+    if (a.stop_recv) be->recv_stop(c->sock);
+    if (a.cancel) be->cancel(c->sock);
+    if (a.close_at) arm_timer(c, a.close_at);
 }
 
 void Port::unref(Conn *c) {

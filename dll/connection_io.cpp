@@ -266,8 +266,9 @@ void Port::framing_error(Conn *c, uint64_t id, int rc) {
 
 void Port::on_send(Conn *c, const Completion &cp) {
     Worker &wk = owner();
-    bool drain = false;
+    bool drain = false, unrefd = false;
     uint64_t id;
+    DriveActs a;
     {
         std::lock_guard<std::mutex> lk(c->mu);
         c->ops &= uint8_t(~kOpSend);
@@ -283,14 +284,23 @@ void Port::on_send(Conn *c, const Completion &cp) {
             c->want_drain = false;
             drain = true;
         }
+        // The rest goes out before on_drain runs; decided in this critical section.
+        drive_plan(c, wk, a);
+        // The send's reference, in the same section unless it may be the
+        // last (unref releases) or on_drain needs it. Only the owner
+        // releases, so c stays valid until this returns.
+        if (!drain && (c->refs > 1 || c->life.load(std::memory_order_acquire) != Life::closed)) {
+            c->refs--;
+            unrefd = true;
+        }
     }
     if (cp.res > 0) WorkerStats::add(wk.stats.tx, uint64_t(cp.res));
-    drive(c); // the rest goes out before on_drain runs
+    drive_do(c, wk, a);
     if (drain && c->life.load(std::memory_order_acquire) == Life::open) {
         const CallbackSet &cs = callbacks();
         if (cs.cb.on_drain) cs.cb.on_drain(cs.user, this, id);
     }
-    unref(c);
+    if (!unrefd) unref(c);
 }
 
 void Port::on_timer(Conn *c) {

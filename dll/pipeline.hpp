@@ -78,6 +78,9 @@ class Pipeline {
     bool announced() const { return announced_; }
     void set_announced() { announced_ = true; }
     Layer *layer() const { return layer_; }
+    // A payload goes to the wire as framed, unchanged (no layer, no
+    // WebSocket client masking): it may be written from the caller's buffer.
+    bool direct() const { return !layer_ && !(ws_ && ws_->client()); }
 
     // WebSocket: bytes above the layer to the session, held like the
     // decoder's while the receiver is paused (the session stops at a frame

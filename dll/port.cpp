@@ -32,6 +32,7 @@ int Port::init(const iocpnet_config &cfg, const iocpnet_callbacks *cbs, void *us
     }
     int rc = backend_create(kind, nworkers, &be);
     if (rc != IOCPNET_OK) return rc;
+    send_now_ok = be->sends_now();
     set_callbacks(cbs, user);
     static const char *const names[] = {"auto", "iocp", "io_uring", "epoll"};
     log(IOCPNET_LOG_INFO, "port created: %s backend, %u worker threads", names[be->kind() & 3], nworkers);

@@ -93,6 +93,14 @@ struct Worker {
     BlockCache blocks;              // spare send-queue blocks of this worker's connections
 };
 
+// What drive decided under a connection's lock, done on the socket after
+// it is released (drive_plan / drive_do).
+struct DriveActs {
+    unsigned n = 0;         // iovecs of a send gathered into the worker's scratch
+    bool shut = false, cancel = false, stop_recv = false;
+    int64_t close_at = 0;   // arm the close deadline
+};
+
 struct WorkerTls {
     const void *port = nullptr;
     unsigned index = 0;
@@ -155,10 +163,24 @@ struct Port : iocpnet_port {
     // With c->mu held: the close decision (life and the wire request). True
     // when the owner must drive the connection.
     bool close_locked(Conn *c, int reason, bool abort);
-    void request_drive(Conn *c, std::unique_lock<std::mutex> &lk); // c->mu held
+    // c->mu held: has the owner drive c. On the owner it drives at once and
+    // returns with lk released; elsewhere it queues a drive task (lk stays held).
+    void request_drive(Conn *c, std::unique_lock<std::mutex> &lk);
     void queue_task(Conn *c, Task::Kind k); // c->mu held: a task for c's owner, one reference
     int queue_payload(Conn *c, const IoVec *parts, size_t n, size_t len, SharedPayload *sp); // c->mu held
     void drive(Conn *c);   // owner: does on the socket what the state calls for
+    // drive in two halves, so that a caller that holds c->mu already (a send,
+    // a completion) decides in the same critical section: plan with c->mu
+    // held, then do with it released. Owner only.
+    void drive_plan(Conn *c, Worker &wk, DriveActs &a);
+    void drive_do(Conn *c, Worker &wk, const DriveActs &a);
+    // c->mu held, on the owner: writes a framed payload straight from the
+    // caller's buffers when nothing is queued or in flight and the backend
+    // can (epoll). Returns the bytes written (the rest is queued by the
+    // caller), or a negative IOCPNET_E_* send error (the connection is closed
+    // with it, as a failed queued send would be).
+    long send_inline(Conn *c, const Frame &f, const IoVec *parts, size_t n);
+    bool queue_rest(Conn *c, const Frame &f, const IoVec *parts, size_t n, size_t skip, BlockCache *cache);
     void unref(Conn *c);   // owner: drops one reference, releases the slot at the end
     void uncount_conn(); // live_conns--, waking destroy at the last one
     void drop_queue(Conn *c); // c->mu held: frees the queue and takes it out of the stats
@@ -212,6 +234,7 @@ struct Port : iocpnet_port {
 
     // --- state
     std::unique_ptr<Backend> be;
+    bool send_now_ok = false; // be->sends_now(): sends try send_inline first
     unsigned nworkers = 0;
     std::vector<std::unique_ptr<Worker>> workers;
     uint64_t max_queue = 4u << 20;

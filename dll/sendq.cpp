@@ -162,16 +162,17 @@ bool SendQueue::append_copy(const void *p, size_t len, BlockCache *cache) {
     return true;
 }
 
-bool SendQueue::append(const Frame &f, const void *data, size_t len, SharedPayload *sp, BlockCache *cache) {
-    if (sp && (len >= kShareMin || sp->lent())) { // a lent buffer is never copied
+bool SendQueue::append(const Frame &f, const void *data, size_t len, SharedPayload *sp, BlockCache *cache,
+                       size_t skip) {
+    if (shares(sp, len)) { // a lent buffer is never copied
         auto *s = static_cast<Seg *>(malloc(sizeof(Seg)));
         if (!s) return false;
         sp->ref();
-        *s = Seg{nullptr, sp, 0, f.total(len), 0, f};
+        *s = Seg{nullptr, sp, skip, f.total(len), 0, f};
         if (tail_) tail_->next = s;
         else head_ = s;
         tail_ = s;
-        bytes_ += s->end;
+        bytes_ += s->end - s->off;
         return true;
     }
     IoVec part{data, len};

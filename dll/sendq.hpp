@@ -86,7 +86,12 @@ class SendQueue {
     // NULL) is the payload shared with other queues: it is referenced, not
     // copied, when it is large enough. False on no memory (nothing queued).
     // cache (may be NULL) lends and takes back full-size blocks.
-    bool append(const Frame &f, const void *data, size_t len, SharedPayload *sp, BlockCache *cache = nullptr);
+    // skip: that many bytes of the frame were written already (an inline
+    // send): a shared segment starts past them (only when shares(sp, len)).
+    bool append(const Frame &f, const void *data, size_t len, SharedPayload *sp, BlockCache *cache = nullptr,
+                size_t skip = 0);
+    // Whether append references sp instead of copying it.
+    static bool shares(const SharedPayload *sp, size_t len) { return sp && (len >= kShareMin || sp->lent()); }
     // The same for a payload in several parts (copied; sp == NULL).
     bool append(const Frame &f, const IoVec *parts, size_t n, BlockCache *cache = nullptr);
     // Fills iov with the queue's front; returns the count (0 when empty).

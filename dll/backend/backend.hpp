@@ -79,6 +79,7 @@ struct Completion {
 //            submits the rest); < 0 an IOCPNET_E_* code. Always done.
 
 constexpr int kRecvStopped = -1000; // not an IOCPNET_E_* code: never reaches the user
+constexpr long kSendLater = -1001;  // send_now: not now, nothing written; never reaches the user
 
 class Backend {
   public:
@@ -113,6 +114,14 @@ class Backend {
     virtual void send(BSock *s, const IoVec *iov, unsigned n) = 0;
     // Every pending operation on s completes soon with done == true.
     virtual void cancel(BSock *s) = 0;
+    // Writes what the socket takes at once, without blocking and without a
+    // completion, straight from iov (valid during the call only). Only while
+    // no send is in flight on s, on the owner. Returns the bytes written
+    // (>= 0, possibly fewer than offered), kSendLater when nothing can go now
+    // (full socket, or a backend that does not write synchronously: submit
+    // with send()), or an IOCPNET_E_* code (the socket failed).
+    virtual long send_now(BSock *, const IoVec *, unsigned) { return kSendLater; }
+    virtual bool sends_now() const { return false; } // send_now can write (else it always says kSendLater)
 
     // --- worker w
     // Waits up to timeout_ms (-1 = forever) and returns up to max completions

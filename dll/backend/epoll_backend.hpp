@@ -76,6 +76,8 @@ class EpollBackend final : public Backend {
     void recv_stop(BSock *s) override;
     void send(BSock *s, const IoVec *iov, unsigned n) override;
     void cancel(BSock *s) override;
+    long send_now(BSock *s, const IoVec *iov, unsigned n) override;
+    bool sends_now() const override { return true; }
 
     int wait(unsigned w, Completion *out, unsigned max, int timeout_ms) override;
 
