@@ -175,12 +175,14 @@ int Port::queue_payload(Conn *c, const IoVec *parts, size_t n, size_t len, Share
     size_t skip = 0; // bytes of the frame written inline
     if (send_now_ok && c->q.empty() && !(c->ops & kOpSend) && c->pipe.direct() && on_owner(c->worker)) {
         long r = send_inline(c, f, parts, n);
-        if (r < 0) { // failed as a queued send fails: the connection is cut, the send itself was accepted
-            if (!close_locked(c, int(r), true)) c->wire = Wire::cutting;
-            return IOCPNET_OK; // the caller requests a drive: nothing is in flight
-        }
-        if (size_t(r) == total) return IOCPNET_OK;
-        skip = size_t(r);
+        // An error closes the connection as a failed queued send does, at
+        // the same point: the bytes are queued, the send the caller's drive
+        // submits fails too, and its completion closes with this error. Not
+        // here: the caller may be in a callback that closes or replies next
+        // (on_framing_error), and its own close reason comes first.
+        if (r < 0) c->send_err = int(r);
+        else if (size_t(r) == total) return IOCPNET_OK;
+        else skip = size_t(r);
     }
     bool ok;
     if (!skip) {
@@ -501,6 +503,7 @@ void Port::unref(Conn *c) {
         c->wire = Wire::live;
         c->ops = 0;
         c->drive_queued = c->want_drain = c->shut_wr = c->peer_shut = false;
+        c->send_err = IOCPNET_OK;
         c->paused.store(false, std::memory_order_relaxed);
         c->recv_end = RecvEnd::none;
         c->end_err = IOCPNET_OK;

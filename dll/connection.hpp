@@ -113,6 +113,7 @@ struct Conn {
     uint32_t slot = 0;
     uint64_t gen = 0;                    // of the current or last id; the next uses gen + 1
     int reason = IOCPNET_OK;             // of the close (mu)
+    int send_err = IOCPNET_OK;           // an inline write's error: the next send completion reports it (mu)
     uint32_t refs = 0;                   // operations in flight + queued tasks (mu)
     BSock *sock = nullptr;
     void *user = nullptr;

@@ -273,10 +273,12 @@ void Port::on_send(Conn *c, const Completion &cp) {
         std::lock_guard<std::mutex> lk(c->mu);
         c->ops &= uint8_t(~kOpSend);
         id = c->id.load(std::memory_order_relaxed);
+        int err = c->send_err ? c->send_err : cp.res; // an inline write's error came first
+        c->send_err = IOCPNET_OK;
         if (cp.res >= 0) {
             c->q.consume(size_t(cp.res), &wk.blocks);
             wk.stats.queued.fetch_sub(int64_t(c->pipe.sent(size_t(cp.res))), std::memory_order_relaxed);
-        } else if (!close_locked(c, cp.res, true)) {
+        } else if (!close_locked(c, err, true)) {
             c->wire = Wire::cutting; // a graceful close's flush failed: stop
         }
         if (c->want_drain && c->life.load(std::memory_order_acquire) == Life::open &&
