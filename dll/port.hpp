@@ -177,8 +177,8 @@ struct Port : iocpnet_port {
     // c->mu held, on the owner: writes a framed payload straight from the
     // caller's buffers when nothing is queued or in flight and the backend
     // can (epoll). Returns the bytes written (the rest is queued by the
-    // caller), or a negative IOCPNET_E_* send error (the connection is closed
-    // with it, as a failed queued send would be).
+    // caller), or a negative IOCPNET_E_* send error (the caller queues all
+    // of it and keeps the error in send_err for the send completion to report).
     long send_inline(Conn *c, const Frame &f, const IoVec *parts, size_t n);
     bool queue_rest(Conn *c, const Frame &f, const IoVec *parts, size_t n, size_t skip, BlockCache *cache);
     void unref(Conn *c);   // owner: drops one reference, releases the slot at the end
