@@ -338,11 +338,12 @@ int NativePort::stats(JNIEnv *env, jlongArray out) {
     s.struct_size = sizeof s;
     int rc = iocpnet_get_stats(port_, &s);
     if (rc != IOCPNET_OK) return rc;
-    jlong v[8] = {static_cast<jlong>(s.backend), static_cast<jlong>(s.connections_open),
+    jlong v[9] = {static_cast<jlong>(s.backend), static_cast<jlong>(s.connections_open),
                   static_cast<jlong>(s.connections_accepted), static_cast<jlong>(s.connections_connected),
                   static_cast<jlong>(s.connections_closed), static_cast<jlong>(s.bytes_received),
-                  static_cast<jlong>(s.bytes_sent), static_cast<jlong>(s.send_queue_bytes)};
-    env->SetLongArrayRegion(out, 0, 8, v);
+                  static_cast<jlong>(s.bytes_sent), static_cast<jlong>(s.send_queue_bytes),
+                  static_cast<jlong>(s.tls_handshakes_failed)};
+    env->SetLongArrayRegion(out, 0, 9, v);
     return rc;
 }
 
@@ -469,5 +470,7 @@ const char *lastErrorMessage() { return iocpnet_last_error_message(); }
 
 extern "C" JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *) {
     iocpnet_java::g_vm = vm;
+    JNIEnv *env = nullptr;
+    if (vm->GetEnv(reinterpret_cast<void **>(&env), JNI_VERSION_1_8) == JNI_OK) iocpnet_java::init_recv_view(vm, env);
     return JNI_VERSION_1_8;
 }

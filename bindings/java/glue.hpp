@@ -85,7 +85,7 @@ public:
                  int64_t *OUTPUT);
     int close(int64_t conn, int mode);
     int post(int64_t token);
-    // out: long[8] = backend, open, accepted, connected, closed, rx, tx, queued.
+    // out: long[9] = backend, open, accepted, connected, closed, rx, tx, queued, TLS handshakes failed.
     int stats(JNIEnv *env, jlongArray out);
     // 0 when conn is live, else NOT_FOUND (or INVALID_ARG).
     int check(int64_t conn);
@@ -167,6 +167,29 @@ private:
     bool null_;
     std::string s_;
 };
+#endif
+
+#ifndef SWIG
+// onData's direct ByteBuffer for one upcall (recv_view.cpp): the calling
+// worker thread's one buffer, re-pointed at data..data+len, or a fresh one
+// when that cannot be done. Emptied (capacity and address 0) when the
+// upcall is over, so a kept reference cannot reach freed engine memory.
+// Constructed and destroyed with no Java exception pending.
+class RecvView {
+public:
+    RecvView(JNIEnv *env, const uint8_t *data, size_t len);
+    ~RecvView();
+    jobject get() const { return buf_; }
+
+private:
+    RecvView(const RecvView &);
+    RecvView &operator=(const RecvView &);
+    JNIEnv *env_;
+    jobject buf_ = nullptr;
+    bool reused_ = false; // the thread's global reference, not a local one
+};
+// From JNI_OnLoad: finds java.nio.Buffer's address and capacity fields.
+void init_recv_view(JavaVM *vm, JNIEnv *env);
 #endif
 
 #ifndef SWIG
