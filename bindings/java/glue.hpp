@@ -172,7 +172,7 @@ private:
 #ifndef SWIG
 // onData's direct ByteBuffer for one upcall (recv_view.cpp): the calling
 // worker thread's one buffer, re-pointed at data..data+len, or a fresh one
-// when that cannot be done. Emptied (capacity and address 0) when the
+// when that cannot be done. Emptied (capacity 0) when the
 // upcall is over, so a kept reference cannot reach freed engine memory.
 // Constructed and destroyed with no Java exception pending.
 class RecvView {

@@ -8,8 +8,8 @@
 // direct buffer (java.nio.Buffer.address and .capacity; JNI may write
 // private fields). The Java side (Dispatcher.onData) resets position, limit,
 // mark and byte order before the handler runs and sets the limit to 0 after
-// it; here, after the upcall, capacity and address go to 0, so a reference
-// kept past the call reads nothing instead of freed engine memory.
+// it; here, after the upcall, the capacity goes to 0, so a reference kept
+// past the call reads nothing instead of freed engine memory.
 //
 // Fallbacks to a fresh buffer per call (the old way): the fields are not
 // there (a JDK that renamed them), a nested onData on the same thread while
@@ -85,10 +85,10 @@ RecvView::RecvView(JNIEnv *env, const uint8_t *data, size_t len) : env_(env) {
 
 RecvView::~RecvView() {
     if (!buf_) return;
-    if (g_address) { // empty it: a kept reference must not reach the engine's memory
-        env_->SetIntField(buf_, g_capacity, 0);
-        env_->SetLongField(buf_, g_address, 0);
-    }
+    // Empty it: with capacity 0 (and the limit 0 that Dispatcher set) no
+    // ByteBuffer call can reach the memory behind the address any more, not
+    // even after clear(); the stale address itself is left (one JNI call less).
+    if (g_address) env_->SetIntField(buf_, g_capacity, 0);
     if (reused_) --t_view.depth;
     else env_->DeleteLocalRef(buf_);
 }

@@ -45,7 +45,7 @@ final class Dispatcher extends NativeHandler {
      * data is usually this worker's one receive buffer, re-pointed by the native
      * side at this call's bytes (recv_view.cpp), so what the previous handler did
      * to it is undone first; afterwards its limit goes to 0 (the native side then
-     * zeroes capacity and address), so a reference kept past the call reads nothing.
+     * zeroes its capacity), so a reference kept past the call reads nothing.
      */
     @Override
     public void onData(long conn, ByteBuffer data) {
