@@ -79,10 +79,28 @@ void IOCPNET_CALL cb_connect(void *u, iocpnet_port *p, iocpnet_conn c, int statu
     H(u)->onConnect(J(c), status);
     after_upcall(H(u), p, c, status == IOCPNET_OK);
 }
+// onData is the one upcall per message, so it skips the SWIG director's
+// per-call work (attach check, a local reference to the handler and its
+// null check, a static bridge method): a virtual call on the handler's global
+// reference. A thread not attached yet (its first callback) takes the
+// director, which attaches it.
 void IOCPNET_CALL cb_data(void *u, iocpnet_port *p, iocpnet_conn c, const uint8_t *d, size_t n) {
     static const uint8_t empty = 0; // NewDirectByteBuffer wants an address even for 0 bytes
-    H(u)->onData(J(c), Bytes{d ? d : &empty, n});
-    after_upcall(H(u), p, c, true);
+    if (!d) d = &empty;
+    NativeHandler *h = H(u);
+    JNIEnv *env = nullptr;
+    if (h->upcall_self_ && g_vm->GetEnv(reinterpret_cast<void **>(&env), JNI_VERSION_1_8) == JNI_OK) {
+        RecvView view(env, d, n);
+        env->CallVoidMethod(h->upcall_self_, h->upcall_on_data_, static_cast<jlong>(c), view.get());
+        if (env->ExceptionCheck()) { // as the director:except code: clear and keep it
+            jthrowable e = env->ExceptionOccurred();
+            env->ExceptionClear();
+            stash_exception(env, e);
+        }
+    } else {
+        h->onData(J(c), Bytes{d, n});
+    }
+    after_upcall(h, p, c, true);
 }
 void IOCPNET_CALL cb_drain(void *u, iocpnet_port *p, iocpnet_conn c) {
     H(u)->onDrain(J(c));
@@ -211,12 +229,29 @@ NativePort::~NativePort() {
     delete handler_;
 }
 
-int NativePort::create(NativeHandler *handler, int workerThreads, int backend, int maxConnections,
-                       int64_t maxSendQueueBytes, int idleTimeoutMs, int connectTimeoutMs, int tcpNodelay,
-                       int keepaliveS) {
+void release_upcalls(NativeHandler *h) {
+    if (!h->upcall_self_) return;
+    if (JNIEnv *env = current_env()) env->DeleteGlobalRef(h->upcall_self_);
+    h->upcall_self_ = nullptr;
+}
+
+int NativePort::create(JNIEnv *env, jobject self, NativeHandler *handler, int workerThreads, int backend,
+                       int maxConnections, int64_t maxSendQueueBytes, int idleTimeoutMs, int connectTimeoutMs,
+                       int tcpNodelay, int keepaliveS) {
     if (port_ || !handler) {
         delete handler;
         return IOCPNET_E_INVALID_ARG;
+    }
+    if (self) { // before the port exists: the workers only ever read these
+        jclass cls = env->GetObjectClass(self);
+        jmethodID m = env->GetMethodID(cls, "onData", "(JLjava/nio/ByteBuffer;)V");
+        env->DeleteLocalRef(cls);
+        if (m) {
+            handler->upcall_on_data_ = m;
+            handler->upcall_self_ = env->NewGlobalRef(self);
+        } else {
+            env->ExceptionClear(); // no such method: the director does it all
+        }
     }
     iocpnet_config cfg;
     iocpnet_config_init(&cfg);

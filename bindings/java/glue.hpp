@@ -22,10 +22,16 @@ struct Bytes {
     size_t len;
 };
 
+class NativeHandler;
+#ifndef SWIG
+// Drops the fast onData upcall's global reference (glue.cpp).
+void release_upcalls(NativeHandler *h);
+#endif
+
 // The callbacks a port delivers. A director: Java overrides these.
 class NativeHandler {
 public:
-    virtual ~NativeHandler() {}
+    virtual ~NativeHandler() { release_upcalls(this); }
     virtual void onAccept(int64_t listener, int64_t conn) { (void)listener; (void)conn; }
     virtual void onConnect(int64_t conn, int status) { (void)conn; (void)status; }
     virtual void onData(int64_t conn, Bytes data) { (void)conn; (void)data; }
@@ -47,6 +53,14 @@ public:
     // A Java exception escaped one of the methods above; conn is 0 for onPost.
     // `error` is a global reference owned by the glue, valid during the call.
     virtual void onHandlerException(int64_t conn, jthrowable error) { (void)conn; (void)error; }
+
+#ifndef SWIG
+    // onData's upcall without the director (glue.cpp, cb_data): a global
+    // reference to the Java handler and its onData method, set by
+    // NativePort::create before the port exists, read-only afterwards.
+    jobject upcall_self_ = nullptr;
+    jmethodID upcall_on_data_ = nullptr;
+#endif
 };
 
 // The process-wide log hook (iocpnet_set_log). A director.
@@ -63,8 +77,9 @@ public:
     // Destroys a port still open (blocking) and deletes the handler.
     ~NativePort();
     // handler: owned from now on (deleted by destroy/the destructor).
+    // self: the Java object of handler (the director), for onData's direct upcall.
     // uint32_t settings travel as int (IOCPNET_INHERIT is -1).
-    int create(NativeHandler *handler, int workerThreads, int backend, int maxConnections,
+    int create(JNIEnv *env, jobject self, NativeHandler *handler, int workerThreads, int backend, int maxConnections,
                int64_t maxSendQueueBytes, int idleTimeoutMs, int connectTimeoutMs, int tcpNodelay,
                int keepaliveS);
     // IN_CALLBACK leaves everything intact; on success the handler is deleted.

@@ -55,7 +55,7 @@ public final class Port implements AutoCloseable {
         // The engine owns the director from here: a global reference keeps the
         // handler alive as long as the port, whatever Java still references.
         dispatcher.swigReleaseOwnership();
-        int rc = nativePort.create(dispatcher, options.workerThreads, options.backend.value, options.maxConnections,
+        int rc = nativePort.create(dispatcher, dispatcher, options.workerThreads, options.backend.value, options.maxConnections,
                 options.maxSendQueueBytes, options.idleTimeoutMs, options.connectTimeoutMs,
                 options.tcpNoDelay ? 1 : 0, options.keepaliveSeconds);
         if (rc != ErrorCode.OK) {
