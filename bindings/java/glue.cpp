@@ -339,7 +339,7 @@ int NativePort::send(JNIEnv *env, int64_t conn, jbyteArray data, int off, int le
 }
 
 int NativePort::sendDirect(JNIEnv *env, int64_t conn, jobject directBuffer, int off, int len) {
-    char *base = static_cast<char *>(env->GetDirectBufferAddress(directBuffer));
+    char *base = static_cast<char *>(direct_address(env, directBuffer));
     if (!base) return IOCPNET_E_INVALID_ARG;
     return iocpnet_send(port_, static_cast<iocpnet_conn>(conn), base + off, static_cast<size_t>(len));
 }

@@ -95,6 +95,7 @@ public:
                 jbyteArray serverName, jbyteArray wsHost, jbyteArray wsPath, int64_t *OUTPUT);
     // Bounds are checked by the Java caller.
     int send(JNIEnv *env, int64_t conn, jbyteArray data, int off, int len);
+    // directBuffer: isDirect() checked by the Java caller (its address field is read).
     int sendDirect(JNIEnv *env, int64_t conn, jobject directBuffer, int off, int len);
     int sendMany(JNIEnv *env, jlongArray conns, int count, jbyteArray data, int off, int len,
                  int64_t *OUTPUT);
@@ -205,6 +206,8 @@ private:
 };
 // From JNI_OnLoad: finds java.nio.Buffer's address and capacity fields.
 void init_recv_view(JavaVM *vm, JNIEnv *env);
+// The address of a buffer the Java caller knows is direct (its address field).
+void *direct_address(JNIEnv *env, jobject buf);
 #endif
 
 #ifndef SWIG

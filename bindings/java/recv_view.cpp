@@ -58,6 +58,13 @@ void init_recv_view(JavaVM *vm, JNIEnv *env) {
     if (address && capacity) g_address = address, g_capacity = capacity;
 }
 
+void *direct_address(JNIEnv *env, jobject buf) {
+    // GetDirectBufferAddress first checks that buf is a java.nio.DirectBuffer
+    // (IsInstanceOf, ~0.4 % of a 64 B echo's CPU); the Java caller checked isDirect().
+    if (g_address) return reinterpret_cast<void *>(static_cast<uintptr_t>(env->GetLongField(buf, g_address)));
+    return env->GetDirectBufferAddress(buf);
+}
+
 RecvView::RecvView(JNIEnv *env, const uint8_t *data, size_t len) : env_(env) {
     void *p = const_cast<uint8_t *>(data);
     ThreadView &tv = t_view;
