@@ -62,7 +62,10 @@ class ReceiveViewTest {
                 seen.add(Handler.copyOf(data));
                 assertEquals(0, data.position(), "copyOf does not move the position");
                 data.order(ByteOrder.LITTLE_ENDIAN).position(data.limit()); // disturb it
-                p.send(conn, new byte[] {(byte) seen.size()}); // one byte: "got it"
+                // One byte, "got it", sent by a task that runs on this (only) worker after
+                // this call has returned, so the buffer has been emptied by then.
+                byte n = (byte) seen.size();
+                p.post(() -> p.send(conn, new byte[] {n}));
             }
         };
         try (Peer peer = new Peer(h)) {
