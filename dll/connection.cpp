@@ -83,6 +83,7 @@ void Port::queue_task(Conn *c, Task::Kind k) {
 }
 
 void Port::request_drive(Conn *c, std::unique_lock<std::mutex> &lk) {
+    if (c->drive_queued) return; // a drive task comes (from another thread, or a deferred send)
     if (on_owner(c->worker)) {
         // Decided in this critical section, done after it: one lock per send
         // instead of three. Only the owner releases a connection: c stays valid.
@@ -173,7 +174,16 @@ int Port::queue_payload(Conn *c, const IoVec *parts, size_t n, size_t len, Share
     }
     BlockCache *cache = &workers[c->worker]->blocks;
     size_t skip = 0; // bytes of the frame written inline
+    bool defer = false;
     if (send_now_ok && c->q.empty() && !(c->ops & kOpSend) && c->pipe.direct() && on_owner(c->worker)) {
+        // One inline write per connection and round: later sends of the
+        // round (a relay's messages from several senders) wait for a drive
+        // task at the round's end and leave together, in one write.
+        Worker &wk = owner();
+        defer = c->inline_round == wk.round;
+        c->inline_round = wk.round;
+    }
+    if (send_now_ok && c->q.empty() && !(c->ops & kOpSend) && c->pipe.direct() && on_owner(c->worker) && !defer) {
         long r = send_inline(c, f, parts, n);
         // An error closes the connection as a failed queued send does, at
         // the same point: the bytes are queued, the send the caller's drive
@@ -200,6 +210,10 @@ int Port::queue_payload(Conn *c, const IoVec *parts, size_t n, size_t len, Share
         return fail(IOCPNET_E_NO_MEMORY, "no memory to queue %zu bytes", total);
     }
     workers[c->worker]->stats.queued.fetch_add(int64_t(total - skip), std::memory_order_relaxed);
+    if (defer && !c->drive_queued) { // the caller's request_drive leaves it to this task
+        c->drive_queued = true;
+        queue_task(c, Task::drive);
+    }
     return IOCPNET_OK;
 }
 

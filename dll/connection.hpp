@@ -114,6 +114,7 @@ struct Conn {
     uint64_t gen = 0;                    // of the current or last id; the next uses gen + 1
     int reason = IOCPNET_OK;             // of the close (mu)
     int send_err = IOCPNET_OK;           // an inline write's error: the next send completion reports it (mu)
+    uint32_t inline_round = 0;           // owner: the worker round of its last inline write
     uint32_t refs = 0;                   // operations in flight + queued tasks (mu)
     BSock *sock = nullptr;
     void *user = nullptr;

@@ -168,6 +168,7 @@ void Port::worker_main(unsigned w) {
     for (;;) {
         int n = be->wait(w, batch, 128, next_timeout(wk));
         wk.now = mono_ms();
+        wk.round++;
         if (n < 0) {
             log(IOCPNET_LOG_ERROR, "worker %u: wait failed: %s", w, last_error());
             std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -86,6 +86,7 @@ struct Worker {
     std::vector<TimerEntry> timers;
     std::atomic<uint32_t> stale_timers{0}; // user timers stopped with an entry still in `timers`
     int64_t now = 0;                // loop time, refreshed after every wait
+    uint32_t round = 0;             // loop iterations: a connection writes inline once per round
     IoVec iov[64];                  // send gather scratch
     CallbackSet cbs{};              // this worker's copy of the port's callbacks
     uint64_t cbs_version = 0;
