@@ -119,7 +119,8 @@ class Backend {
     // no send is in flight on s, on the owner. Returns the bytes written
     // (>= 0, possibly fewer than offered), kSendLater when nothing can go now
     // (full socket, or a backend that does not write synchronously: submit
-    // with send()), or an IOCPNET_E_* code (the socket failed).
+    // with send()), or an IOCPNET_E_* code (the socket failed). The core's
+    // connection lock is held: it must not log (the log hook is user code).
     virtual long send_now(BSock *, const IoVec *, unsigned) { return kSendLater; }
     virtual bool sends_now() const { return false; } // send_now can write (else it always says kSendLater)
 

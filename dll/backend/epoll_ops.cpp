@@ -147,7 +147,8 @@ long EpollBackend::send_now(BSock *bs, const IoVec *iov, unsigned n) {
     if (r >= 0) return long(r);
     int e = errno;
     if (e == EAGAIN || e == EWOULDBLOCK) return kSendLater;
-    log(IOCPNET_LOG_DEBUG, "epoll: send (fd %d): %s", int(s->fd), strerror(e));
+    // No log here: the caller holds a connection's lock and the log hook is
+    // user code. The send the core submits next fails too, and logs.
     return net_error(e);
 }
 
