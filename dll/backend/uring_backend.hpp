@@ -189,7 +189,10 @@ class UringBackend final : public Backend {
     void cancel(BSock *s) override;
     int wait(unsigned w, Completion *out, unsigned max, int timeout_ms) override;
 
-    unsigned features(unsigned w) const { return w < nworkers_ ? workers_[w].features : 0; } // tests, logs
+    // For the tests (tests/uring_features.cpp): what worker w runs with, and
+    // its registered file slots free (owner thread).
+    unsigned features(unsigned w) const { return w < nworkers_ ? workers_[w].features : 0; }
+    unsigned fixed_slots_free(unsigned w) const { return w < nworkers_ ? workers_[w].fixed_nfree : 0; }
 
   private:
     UringWorker &wk(const UringSock *s) { return workers_[s->worker]; }
