@@ -94,8 +94,8 @@ struct alignas(8) UringSock : BSock {
     bool recv_stopping = false; // recv_stop(): the recv ends with kRecvStopped
     uint8_t synth = 0;       // bit per Op: a completion made up in user space
     int32_t synth_res[4] = {}; // IOCPNET_E_* (or 0), or the bytes of an inline send
-    int32_t fixed = kFixedUnset; // slot in the worker's registered file table, or one of the below
-    static constexpr int32_t kFixedUnset = -1; // not tried yet (attached at the first op on the owner)
+    int32_t fixed = kFixedUnset; // slot in the worker's registered file table (uring_files.cpp), or:
+    static constexpr int32_t kFixedUnset = -1; // not tried yet
     static constexpr int32_t kFixedNone = -2;  // plain descriptor (table full, refused or switched off)
     UringLink park;          // in UringWorker::starved (recv) or UringWorker::backoff (accept)
     UringLink synth_link;    // in UringWorker::synth
@@ -198,7 +198,7 @@ class UringBackend final : public Backend {
     UringWorker &wk(const UringSock *s) { return workers_[s->worker]; }
     int setup_ring(UringWorker &w, unsigned disable); // the best ring this kernel makes
     void setup_fixed(UringWorker &w, unsigned disable);
-    void attach_fixed(UringWorker &w, UringSock *s); // owner: the socket's slot, at its first op
+    void attach_fixed(UringWorker &w, UringSock *s); // owner: the socket's slot, at its first send by the ring
     void target(io_uring_sqe *sqe, UringSock *s);    // the slot instead of the fd when there is one
     void close_dead(UringWorker &w);                 // close_direct for slots released meanwhile
     bool send_inline(UringSock *s, const IoVec *iov, unsigned n); // true: done, its completion posted

@@ -1,7 +1,11 @@
 // io_uring backend, part 3: the registered file table. Each worker's ring has
-// a sparse table (uring_backend.cpp, setup_fixed); a socket gets a slot at its
-// first operation on its owner, and its requests name the slot
-// (IOSQE_FIXED_FILE), which spares the kernel an fget/fput per request. The
+// a sparse table (uring_backend.cpp, setup_fixed); a socket gets a slot when
+// its first send goes through the ring (send(): inline sends need none, and
+// a multishot recv takes its file once per arming, so registering every
+// socket would cost a syscall per connection for little), and from then on
+// its requests name the slot (IOSQE_FIXED_FILE), which spares the kernel an
+// fget/fput per request: sockets that keep filling up — bulk senders, slow
+// peers — are the ones that gain. The
 // normal descriptor stays open beside it for the ordinary syscalls
 // (options, shutdown, addresses) and for cancel by fd, which matches the same
 // file. A released socket's slot is closed by the owner's next submit

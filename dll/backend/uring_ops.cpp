@@ -177,7 +177,6 @@ void UringBackend::connect(BSock *b, const Addr &peer) {
         end_connect(s);
         return post_synth(s, Op::connect, IOCPNET_E_SYSTEM);
     }
-    attach_fixed(wk(s), s);
     io_uring_prep_connect(sqe, int(s->fd), reinterpret_cast<const sockaddr *>(s->connect_to->bytes),
                           s->connect_to->len);
     target(sqe, s);
@@ -201,7 +200,6 @@ void UringBackend::recv(BSock *b) {
 void UringBackend::arm_recv(UringSock *s) {
     io_uring_sqe *sqe = get_sqe(wk(s));
     if (!sqe) return post_synth(s, Op::recv, IOCPNET_E_SYSTEM);
-    attach_fixed(wk(s), s);
     io_uring_prep_recv_multishot(sqe, int(s->fd), nullptr, 0, 0);
     target(sqe, s);
     sqe->flags |= IOSQE_BUFFER_SELECT;
