@@ -16,15 +16,18 @@ namespace {
 
 struct Config {
     const char *disable;
-    unsigned off; // UringFeature bits that must be off
+    unsigned off;             // UringFeature bits that must be off
+    const char *inline_after; // IOCPNET_URING_INLINE_AFTER, or null for the default
 };
 
-// Sets IOCPNET_URING_DISABLE for the backend's construction only (read once
-// by init); the test thread is the only thread at that point.
-std::unique_ptr<Backend> make_uring(const char *disable, unsigned workers = 1) {
+// Sets the variables for the backend's construction only (read once by
+// init); the test thread is the only thread at that point.
+std::unique_ptr<Backend> make_uring(const char *disable, const char *inline_after = nullptr) {
     setenv("IOCPNET_URING_DISABLE", disable, 1);
-    auto be = make_backend("io_uring", workers);
+    if (inline_after) setenv("IOCPNET_URING_INLINE_AFTER", inline_after, 1);
+    auto be = make_backend("io_uring", 1);
     unsetenv("IOCPNET_URING_DISABLE");
+    unsetenv("IOCPNET_URING_INLINE_AFTER");
     return be;
 }
 
@@ -44,13 +47,17 @@ TEST_CASE("uring: the ring's features are on by default", "[uring]") {
 }
 
 TEST_CASE("uring: every fallback moves bytes, wakes and closes", "[uring]") {
-    auto cfg = GENERATE(Config{"", 0}, Config{"defer_taskrun", kFeatDeferTaskrun},
-                        Config{"defer_taskrun,coop_taskrun", kFeatDeferTaskrun | kFeatCoopTaskrun | kFeatInlineSend},
-                        Config{"fixed_files", kFeatFixedFiles}, Config{"inline_send", kFeatInlineSend},
+    // Inline sends happen in bursts only (send()); INLINE_AFTER=0 makes
+    // every send try inline first, so that path runs here too.
+    auto cfg = GENERATE(Config{"", 0, nullptr}, Config{"", 0, "0"}, Config{"defer_taskrun", kFeatDeferTaskrun, "0"},
+                        Config{"defer_taskrun,coop_taskrun", kFeatDeferTaskrun | kFeatCoopTaskrun | kFeatInlineSend, "0"},
+                        Config{"fixed_files", kFeatFixedFiles, nullptr}, Config{"fixed_files", kFeatFixedFiles, "0"},
+                        Config{"inline_send", kFeatInlineSend, "0"},
                         Config{"defer_taskrun,coop_taskrun,fixed_files,inline_send",
-                               kFeatDeferTaskrun | kFeatCoopTaskrun | kFeatFixedFiles | kFeatInlineSend});
-    SECTION(std::string("IOCPNET_URING_DISABLE=") + cfg.disable) {
-        auto be = make_uring(cfg.disable);
+                               kFeatDeferTaskrun | kFeatCoopTaskrun | kFeatFixedFiles | kFeatInlineSend, nullptr});
+    SECTION(std::string("IOCPNET_URING_DISABLE=") + cfg.disable + " INLINE_AFTER=" +
+            (cfg.inline_after ? cfg.inline_after : "default")) {
+        auto be = make_uring(cfg.disable, cfg.inline_after);
         unsigned f = uring(*be).features(0);
         CHECK((f & cfg.off) == 0);
         // The plain ring (both task-run modes off) can send inline only with

@@ -240,6 +240,10 @@ int UringBackend::init() {
     workers_.reset(new (std::nothrow) UringWorker[nworkers_]);
     if (!workers_) return fail(IOCPNET_E_NO_MEMORY, "io_uring workers");
     unsigned disable = disabled_features();
+    // IOCPNET_URING_INLINE_AFTER=N: SQEs queued before a send goes inline
+    // (0: every send tries inline first). For tests and measurements.
+    unsigned inline_after = kInlineAfter;
+    if (const char *e = getenv("IOCPNET_URING_INLINE_AFTER")) inline_after = unsigned(strtoul(e, nullptr, 10));
     for (unsigned i = 0; i < nworkers_; i++) {
         UringWorker &w = workers_[i];
         int rc = setup_ring(w, disable);
@@ -256,13 +260,14 @@ int UringBackend::init() {
         // as the task-run flags): the socket was just found full.
         if (!(disable & kFeatInlineSend) && (w.features & (kFeatDeferTaskrun | kFeatCoopTaskrun)))
             w.features |= kFeatInlineSend;
+        w.inline_after = inline_after;
         if (i == 0)
-            log(IOCPNET_LOG_DEBUG, "io_uring: %s, fixed files %s (%u slots), inline send %s",
+            log(IOCPNET_LOG_DEBUG, "io_uring: %s, fixed files %s (%u slots), inline send %s (after %u SQEs)",
                 (w.features & kFeatDeferTaskrun)  ? "single issuer + deferred task work"
                 : (w.features & kFeatCoopTaskrun) ? "cooperative task work"
                                                   : "plain ring",
                 (w.features & kFeatFixedFiles) ? "on" : "off", w.fixed_cap,
-                (w.features & kFeatInlineSend) ? "on" : "off");
+                (w.features & kFeatInlineSend) ? "on" : "off", w.inline_after);
     }
     return IOCPNET_OK;
 }

@@ -130,7 +130,7 @@ enum UringFeature : unsigned {
     kFeatDeferTaskrun = 1u << 0, // SINGLE_ISSUER | DEFER_TASKRUN (6.1+)
     kFeatCoopTaskrun = 1u << 1,  // COOP_TASKRUN | TASKRUN_FLAG (5.19+), when DEFER_TASKRUN is not there
     kFeatFixedFiles = 1u << 2,   // sockets in a registered (sparse) file table: no fget/fput per op
-    kFeatInlineSend = 1u << 3,   // send() tries the socket at once, the ring only when it is full
+    kFeatInlineSend = 1u << 3,   // in a burst, send() tries the socket at once, the ring only when it is full
 };
 
 // Names are Uring-prefixed: the core has its own iocpnet::Worker, and two
@@ -149,6 +149,7 @@ struct UringWorker {
     UringList synth;   // sockets with synthetic completions to report
     UringSendMem *free_send = nullptr; // sendmsg memory of finished sends
     unsigned features = 0;             // UringFeature bits this ring runs with
+    unsigned inline_after = 0;         // kInlineAfter, or IOCPNET_URING_INLINE_AFTER
     // The registered file table: free slots (a stack), owner thread only.
     uint32_t *fixed_free = nullptr;
     unsigned fixed_nfree = 0, fixed_cap = 0;
@@ -170,6 +171,7 @@ class UringBackend final : public Backend {
     static constexpr uint16_t kBgid = 0;
     static constexpr unsigned kAccepts = 8;         // single-shot accepts kept armed per listener
     static constexpr unsigned kFixedMax = 16384;    // registered file slots per worker (RLIMIT_NOFILE caps it)
+    static constexpr unsigned kInlineAfter = 128;   // SQEs already queued before a send goes inline (send())
 
     explicit UringBackend(unsigned workers);
     ~UringBackend() override;
