@@ -24,7 +24,7 @@ mkdir -p "$(dirname "$dll")" "$out/mingw-check"
 $cxx -std=c++17 -O2 -shared -fno-strict-aliasing -Wall -Wno-unused-parameter \
     -DSWIG_JAVA_DETACH_ON_THREAD_END -DSWIG_JAVA_ATTACH_CURRENT_THREAD_AS_DAEMON -DIOCPNET_STATIC \
     -I"$src/win32" -I"$java_home/include" -I"$root/include" -I"$src" \
-    "$out/gen/iocpnet_java_wrap.cxx" "$src/glue.cpp" "$src/glue_tls_ws.cpp" "$engine" \
+    "$out/gen/iocpnet_java_wrap.cxx" "$src/glue.cpp" "$src/glue_tls_ws.cpp" "$src/recv_view.cpp" "$engine" \
     "$ossl/libssl.a" "$ossl/libcrypto.a" -lws2_32 -lmswsock -lcrypt32 -lbcrypt -ladvapi32 -luser32 -lgdi32 \
     -static-libgcc -static-libstdc++ -static -Wl,--no-undefined -o "$dll"
 x86_64-w64-mingw32-gcc-posix -O2 -o "$out/mingw-check/load_check.exe" "$src/win32/load_check.c" -static

@@ -39,7 +39,7 @@ jni_lib() { # $1 = output, $2.. = extra flags
     g++ -std=c++17 -O2 -g -fPIC -shared -fvisibility=hidden -fno-strict-aliasing -Wall -Wno-unused-parameter \
         -DSWIG_JAVA_ATTACH_CURRENT_THREAD_AS_DAEMON "$@" \
         -I"$java_home/include" -I"$java_home/include/linux" -I"$root/include" -I"$src" \
-        "$out/gen/iocpnet_java_wrap.cxx" "$src/glue.cpp" "$src/glue_tls_ws.cpp" "$engine" \
+        "$out/gen/iocpnet_java_wrap.cxx" "$src/glue.cpp" "$src/glue_tls_ws.cpp" "$src/recv_view.cpp" "$engine" \
         -Wl,-Bstatic -luring -lssl -lcrypto -Wl,-Bdynamic -static-libstdc++ -static-libgcc -pthread \
         -Wl,--version-script="$src/jni.map" -Wl,--no-undefined -o "$o"
 }
@@ -57,7 +57,7 @@ cp "$out/native/linux-x86_64/libiocpnet_jni.so" "$out/classes/native/linux-x86_6
 # was built from the current glue: a stale one would miss JNI entry points.
 win=$out/native/windows-x86_64/iocpnet_jni.dll
 if [ -f "$win" ]; then
-    if [ -z "$(find "$src/glue.cpp" "$src/glue_tls_ws.cpp" "$src/glue.hpp" "$src/iocpnet_java.i" -newer "$win")" ]; then
+    if [ -z "$(find "$src/glue.cpp" "$src/glue_tls_ws.cpp" "$src/recv_view.cpp" "$src/glue.hpp" "$src/iocpnet_java.i" -newer "$win")" ]; then
         mkdir -p "$out/classes/native/windows-x86_64"
         cp "$win" "$out/classes/native/windows-x86_64/"
     else

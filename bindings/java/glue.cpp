@@ -79,10 +79,28 @@ void IOCPNET_CALL cb_connect(void *u, iocpnet_port *p, iocpnet_conn c, int statu
     H(u)->onConnect(J(c), status);
     after_upcall(H(u), p, c, status == IOCPNET_OK);
 }
+// onData is the one upcall per message, so it skips the SWIG director's
+// per-call work (attach check, a local reference to the handler and its
+// null check, a static bridge method): a virtual call on the handler's global
+// reference. A thread not attached yet (its first callback) takes the
+// director, which attaches it.
 void IOCPNET_CALL cb_data(void *u, iocpnet_port *p, iocpnet_conn c, const uint8_t *d, size_t n) {
     static const uint8_t empty = 0; // NewDirectByteBuffer wants an address even for 0 bytes
-    H(u)->onData(J(c), Bytes{d ? d : &empty, n});
-    after_upcall(H(u), p, c, true);
+    if (!d) d = &empty;
+    NativeHandler *h = H(u);
+    JNIEnv *env = nullptr;
+    if (h->upcall_self_ && g_vm->GetEnv(reinterpret_cast<void **>(&env), JNI_VERSION_1_8) == JNI_OK) {
+        RecvView view(env, d, n);
+        env->CallVoidMethod(h->upcall_self_, h->upcall_on_data_, static_cast<jlong>(c), view.get());
+        if (env->ExceptionCheck()) { // as the director:except code: clear and keep it
+            jthrowable e = env->ExceptionOccurred();
+            env->ExceptionClear();
+            stash_exception(env, e);
+        }
+    } else {
+        h->onData(J(c), Bytes{d, n});
+    }
+    after_upcall(h, p, c, true);
 }
 void IOCPNET_CALL cb_drain(void *u, iocpnet_port *p, iocpnet_conn c) {
     H(u)->onDrain(J(c));
@@ -211,12 +229,29 @@ NativePort::~NativePort() {
     delete handler_;
 }
 
-int NativePort::create(NativeHandler *handler, int workerThreads, int backend, int maxConnections,
-                       int64_t maxSendQueueBytes, int idleTimeoutMs, int connectTimeoutMs, int tcpNodelay,
-                       int keepaliveS) {
+void release_upcalls(NativeHandler *h) {
+    if (!h->upcall_self_) return;
+    if (JNIEnv *env = current_env()) env->DeleteGlobalRef(h->upcall_self_);
+    h->upcall_self_ = nullptr;
+}
+
+int NativePort::create(JNIEnv *env, jobject self, NativeHandler *handler, int workerThreads, int backend,
+                       int maxConnections, int64_t maxSendQueueBytes, int idleTimeoutMs, int connectTimeoutMs,
+                       int tcpNodelay, int keepaliveS) {
     if (port_ || !handler) {
         delete handler;
         return IOCPNET_E_INVALID_ARG;
+    }
+    if (self) { // before the port exists: the workers only ever read these
+        jclass cls = env->GetObjectClass(self);
+        jmethodID m = env->GetMethodID(cls, "onData", "(JLjava/nio/ByteBuffer;)V");
+        env->DeleteLocalRef(cls);
+        if (m) {
+            handler->upcall_on_data_ = m;
+            handler->upcall_self_ = env->NewGlobalRef(self);
+        } else {
+            env->ExceptionClear(); // no such method: the director does it all
+        }
     }
     iocpnet_config cfg;
     iocpnet_config_init(&cfg);
@@ -304,7 +339,7 @@ int NativePort::send(JNIEnv *env, int64_t conn, jbyteArray data, int off, int le
 }
 
 int NativePort::sendDirect(JNIEnv *env, int64_t conn, jobject directBuffer, int off, int len) {
-    char *base = static_cast<char *>(env->GetDirectBufferAddress(directBuffer));
+    char *base = static_cast<char *>(direct_address(env, directBuffer));
     if (!base) return IOCPNET_E_INVALID_ARG;
     return iocpnet_send(port_, static_cast<iocpnet_conn>(conn), base + off, static_cast<size_t>(len));
 }
@@ -338,11 +373,12 @@ int NativePort::stats(JNIEnv *env, jlongArray out) {
     s.struct_size = sizeof s;
     int rc = iocpnet_get_stats(port_, &s);
     if (rc != IOCPNET_OK) return rc;
-    jlong v[8] = {static_cast<jlong>(s.backend), static_cast<jlong>(s.connections_open),
+    jlong v[9] = {static_cast<jlong>(s.backend), static_cast<jlong>(s.connections_open),
                   static_cast<jlong>(s.connections_accepted), static_cast<jlong>(s.connections_connected),
                   static_cast<jlong>(s.connections_closed), static_cast<jlong>(s.bytes_received),
-                  static_cast<jlong>(s.bytes_sent), static_cast<jlong>(s.send_queue_bytes)};
-    env->SetLongArrayRegion(out, 0, 8, v);
+                  static_cast<jlong>(s.bytes_sent), static_cast<jlong>(s.send_queue_bytes),
+                  static_cast<jlong>(s.tls_handshakes_failed)};
+    env->SetLongArrayRegion(out, 0, 9, v);
     return rc;
 }
 
@@ -469,5 +505,7 @@ const char *lastErrorMessage() { return iocpnet_last_error_message(); }
 
 extern "C" JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *) {
     iocpnet_java::g_vm = vm;
+    JNIEnv *env = nullptr;
+    if (vm->GetEnv(reinterpret_cast<void **>(&env), JNI_VERSION_1_8) == JNI_OK) iocpnet_java::init_recv_view(vm, env);
     return JNI_VERSION_1_8;
 }

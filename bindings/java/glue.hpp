@@ -22,10 +22,16 @@ struct Bytes {
     size_t len;
 };
 
+class NativeHandler;
+#ifndef SWIG
+// Drops the fast onData upcall's global reference (glue.cpp).
+void release_upcalls(NativeHandler *h);
+#endif
+
 // The callbacks a port delivers. A director: Java overrides these.
 class NativeHandler {
 public:
-    virtual ~NativeHandler() {}
+    virtual ~NativeHandler() { release_upcalls(this); }
     virtual void onAccept(int64_t listener, int64_t conn) { (void)listener; (void)conn; }
     virtual void onConnect(int64_t conn, int status) { (void)conn; (void)status; }
     virtual void onData(int64_t conn, Bytes data) { (void)conn; (void)data; }
@@ -47,6 +53,14 @@ public:
     // A Java exception escaped one of the methods above; conn is 0 for onPost.
     // `error` is a global reference owned by the glue, valid during the call.
     virtual void onHandlerException(int64_t conn, jthrowable error) { (void)conn; (void)error; }
+
+#ifndef SWIG
+    // onData's upcall without the director (glue.cpp, cb_data): a global
+    // reference to the Java handler and its onData method, set by
+    // NativePort::create before the port exists, read-only afterwards.
+    jobject upcall_self_ = nullptr;
+    jmethodID upcall_on_data_ = nullptr;
+#endif
 };
 
 // The process-wide log hook (iocpnet_set_log). A director.
@@ -63,8 +77,9 @@ public:
     // Destroys a port still open (blocking) and deletes the handler.
     ~NativePort();
     // handler: owned from now on (deleted by destroy/the destructor).
+    // self: the Java object of handler (the director), for onData's direct upcall.
     // uint32_t settings travel as int (IOCPNET_INHERIT is -1).
-    int create(NativeHandler *handler, int workerThreads, int backend, int maxConnections,
+    int create(JNIEnv *env, jobject self, NativeHandler *handler, int workerThreads, int backend, int maxConnections,
                int64_t maxSendQueueBytes, int idleTimeoutMs, int connectTimeoutMs, int tcpNodelay,
                int keepaliveS);
     // IN_CALLBACK leaves everything intact; on success the handler is deleted.
@@ -80,12 +95,13 @@ public:
                 jbyteArray serverName, jbyteArray wsHost, jbyteArray wsPath, int64_t *OUTPUT);
     // Bounds are checked by the Java caller.
     int send(JNIEnv *env, int64_t conn, jbyteArray data, int off, int len);
+    // directBuffer: isDirect() checked by the Java caller (its address field is read).
     int sendDirect(JNIEnv *env, int64_t conn, jobject directBuffer, int off, int len);
     int sendMany(JNIEnv *env, jlongArray conns, int count, jbyteArray data, int off, int len,
                  int64_t *OUTPUT);
     int close(int64_t conn, int mode);
     int post(int64_t token);
-    // out: long[8] = backend, open, accepted, connected, closed, rx, tx, queued.
+    // out: long[9] = backend, open, accepted, connected, closed, rx, tx, queued, TLS handshakes failed.
     int stats(JNIEnv *env, jlongArray out);
     // 0 when conn is live, else NOT_FOUND (or INVALID_ARG).
     int check(int64_t conn);
@@ -167,6 +183,31 @@ private:
     bool null_;
     std::string s_;
 };
+#endif
+
+#ifndef SWIG
+// onData's direct ByteBuffer for one upcall (recv_view.cpp): the calling
+// worker thread's one buffer, re-pointed at data..data+len, or a fresh one
+// when that cannot be done. Emptied (capacity 0) when the
+// upcall is over, so a kept reference cannot reach freed engine memory.
+// Constructed and destroyed with no Java exception pending.
+class RecvView {
+public:
+    RecvView(JNIEnv *env, const uint8_t *data, size_t len);
+    ~RecvView();
+    jobject get() const { return buf_; }
+
+private:
+    RecvView(const RecvView &);
+    RecvView &operator=(const RecvView &);
+    JNIEnv *env_;
+    jobject buf_ = nullptr;
+    bool reused_ = false; // the thread's global reference, not a local one
+};
+// From JNI_OnLoad: finds java.nio.Buffer's address and capacity fields.
+void init_recv_view(JavaVM *vm, JNIEnv *env);
+// The address of a buffer the Java caller knows is direct (its address field).
+void *direct_address(JNIEnv *env, jobject buf);
 #endif
 
 #ifndef SWIG

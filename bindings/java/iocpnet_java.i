@@ -31,16 +31,18 @@
 %apply long long *OUTPUT { int64_t *OUTPUT };
 
 /* onData's view of engine memory: a direct ByteBuffer over it, no copy,
- * valid only during the call. The local reference is freed after the upcall
- * (worker threads stay attached, so nothing else would free it). */
+ * valid only during the call: the worker thread's one buffer re-pointed at
+ * the bytes (no allocation per call), emptied when the upcall returns
+ * (recv_view.cpp). A fresh buffer's local reference is freed after the
+ * upcall too (worker threads stay attached, so nothing else would free it). */
 %typemap(jni) iocpnet_java::Bytes "jobject"
 %typemap(jtype) iocpnet_java::Bytes "java.nio.ByteBuffer"
 %typemap(jstype) iocpnet_java::Bytes "java.nio.ByteBuffer"
 %typemap(javain) iocpnet_java::Bytes "$javainput"
 %typemap(javadirectorin) iocpnet_java::Bytes "$jniinput"
 %typemap(directorin, descriptor="Ljava/nio/ByteBuffer;", noblock=1) iocpnet_java::Bytes {
-  $input = jenv->NewDirectByteBuffer(const_cast<uint8_t *>($1.data), (jlong)$1.len);
-  Swig::LocalRefGuard $1_refguard(jenv, $input);
+  iocpnet_java::RecvView $1_view(jenv, $1.data, $1.len);
+  $input = $1_view.get();
 }
 %typemap(in) iocpnet_java::Bytes %{
   $1.data = (const uint8_t *)jenv->GetDirectBufferAddress($input);

@@ -1,6 +1,7 @@
 package org.iocpnet;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /**
  * The SWIG director: the engine's callbacks arrive here (glue.cpp forwards
@@ -40,10 +41,21 @@ final class Dispatcher extends NativeHandler {
         }
     }
 
+    /**
+     * data is usually this worker's one receive buffer, re-pointed by the native
+     * side at this call's bytes (recv_view.cpp), so what the previous handler did
+     * to it is undone first; afterwards its limit goes to 0 (the native side then
+     * zeroes its capacity), so a reference kept past the call reads nothing.
+     */
     @Override
     public void onData(long conn, ByteBuffer data) {
         mark();
-        handler.onData(port, conn, data);
+        data.clear().order(ByteOrder.BIG_ENDIAN);
+        try {
+            handler.onData(port, conn, data);
+        } finally {
+            data.limit(0);
+        }
     }
 
     @Override

@@ -34,12 +34,33 @@ public interface Handler {
 
     /**
      * Bytes arrived: with RAW framing whatever arrived, otherwise exactly one message.
+     *
+     * <p>{@code data} is a direct buffer over the engine's receive memory (no copy),
+     * position 0, limit = capacity = the byte count, big-endian. It is valid only
+     * during this call: read it, send it ({@link Port#send(long, ByteBuffer)} copies
+     * it into the queue before returning) or copy it ({@link #copyOf(ByteBuffer)}).
+     * Never write to it and never keep it: the same object is re-pointed at the next
+     * call's bytes on this worker, and when this call returns it is emptied (capacity
+     * and limit 0), so a kept reference reads nothing (its relative gets throw
+     * {@code BufferUnderflowException}). Slices and duplicates made during the call are
+     * not emptied: keeping one of those reads freed memory.
      * @param port the port
      * @param conn the connection
-     * @param data a direct buffer over the engine's memory, valid only during this
-     *             call: read or copy it here, never keep it or write to it
+     * @param data the bytes, valid only during this call
      */
     default void onData(Port port, long conn, ByteBuffer data) {}
+
+    /**
+     * The copying convenience for {@link #onData}: the bytes from {@code data}'s
+     * position to its limit in a new array, which may be kept; the position does not move.
+     * @param data the buffer (any buffer, not only onData's)
+     * @return a copy of the remaining bytes
+     */
+    static byte[] copyOf(ByteBuffer data) {
+        byte[] b = new byte[data.remaining()];
+        data.duplicate().get(b);
+        return b;
+    }
 
     /**
      * The send queue fell to half its limit after a refused send.

@@ -55,7 +55,7 @@ public final class Port implements AutoCloseable {
         // The engine owns the director from here: a global reference keeps the
         // handler alive as long as the port, whatever Java still references.
         dispatcher.swigReleaseOwnership();
-        int rc = nativePort.create(dispatcher, options.workerThreads, options.backend.value, options.maxConnections,
+        int rc = nativePort.create(dispatcher, dispatcher, options.workerThreads, options.backend.value, options.maxConnections,
                 options.maxSendQueueBytes, options.idleTimeoutMs, options.connectTimeoutMs,
                 options.tcpNoDelay ? 1 : 0, options.keepaliveSeconds);
         if (rc != ErrorCode.OK) {
@@ -510,12 +510,12 @@ public final class Port implements AutoCloseable {
      * @return a snapshot of the port's counters
      */
     public Stats stats() {
-        long[] v = new long[8];
+        long[] v = new long[9];
         boolean c = enter();
         int rc;
         try { rc = nativePort.stats(v); } finally { leave(c); }
         IocpNetException.check(rc, "stats");
-        return new Stats(Backend.of(v[0]), v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+        return new Stats(Backend.of(v[0]), v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]);
     }
 
     /**

@@ -145,6 +145,26 @@ class TlsTest {
     }
 
     @Test
+    void plainTcpClientOnATlsListenerIsRefusedAndCounted() throws Exception {
+        Events server = new Events();
+        try (Port sp = new Port(small(), server); TlsConfig tls = new TlsConfig(TestCerts.server())) {
+            long l = sp.listen("127.0.0.1", 0, new ConnectionOptions().tls(tls));
+            assertEquals(0, sp.stats().tlsHandshakesFailed());
+            try (Socket s = new Socket("127.0.0.1", sp.listenerPort(l))) {
+                s.setSoTimeout(30_000);
+                s.getOutputStream().write("GET / HTTP/1.0\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                try {
+                    while (s.getInputStream().read(new byte[4096]) > 0) { } // an alert perhaps, then the close
+                } catch (java.io.IOException reset) { } // or a reset
+            }
+            until(() -> sp.stats().tlsHandshakesFailed() == 1, "the refused handshake counted");
+            assertTrue(server.accepted.isEmpty(), "a refused handshake gets no onAccept");
+            // Counted before its socket is gone: connectionsOpen drops to 0 a moment later.
+            until(() -> sp.stats().connectionsOpen() == 0, "the refused connection no longer open");
+        }
+    }
+
+    @Test
     void badConfigurationsAreExceptionsWithTheEnginesCodes() throws Exception {
         IocpNetException bad = assertThrows(IocpNetException.class, () -> new TlsConfig(new TlsOptions()
                 .certificatePem("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
