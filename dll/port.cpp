@@ -138,8 +138,12 @@ void Port::arm_timer(Conn *c, int64_t at) {
 }
 
 int Port::next_timeout(Worker &wk) const {
-    if (wk.timers.empty()) return -1;
-    int64_t d = wk.timers.front().at - mono_ms();
+    int64_t d = wk.trim_in; // spare send blocks to give back (BlockCache::trim)
+    if (!wk.timers.empty()) {
+        int64_t t = wk.timers.front().at - mono_ms();
+        d = d < 0 || t < d ? t : d;
+    }
+    if (d < 0) return -1;
     return d <= 0 ? 0 : int(std::min<int64_t>(d, INT_MAX));
 }
 
@@ -194,6 +198,7 @@ void Port::worker_main(unsigned w) {
         run_tasks(tasks);
         run_timers(wk);
         SharedPayload::run_frees();
+        wk.trim_in = wk.blocks.trim(wk.now);
         if (stop) break;
     }
     t_worker = WorkerTls{};

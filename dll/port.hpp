@@ -92,6 +92,7 @@ struct Worker {
     uint64_t cbs_version = 0;
     WorkerStats stats;
     BlockCache blocks;              // spare send-queue blocks of this worker's connections
+    int64_t trim_in = -1;           // ms until blocks.trim has work again, -1: none
 };
 
 // What drive decided under a connection's lock, done on the socket after

@@ -120,7 +120,31 @@ BlockCache::~BlockCache() {
 
 void *BlockCache::take() {
     std::lock_guard<std::mutex> lk(mu_);
-    return n_ ? blocks_[--n_] : nullptr;
+    if (!n_) return nullptr;
+    if (--n_ < low_) low_ = n_;
+    return blocks_[n_];
+}
+
+unsigned BlockCache::size() {
+    std::lock_guard<std::mutex> lk(mu_);
+    return n_;
+}
+
+int64_t BlockCache::trim(int64_t now_ms) {
+    void *spare[kMax];
+    unsigned k;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (now_ms - trimmed_ < kTrimMs) return n_ ? trimmed_ + kTrimMs - now_ms : -1;
+        k = low_; // never taken during the whole period
+        n_ -= k;
+        memcpy(spare, blocks_ + n_, k * sizeof(void *));
+        low_ = n_;
+        trimmed_ = now_ms;
+        if (!n_ && !k) return -1;
+    }
+    for (unsigned i = 0; i < k; i++) full_block_free(spare[i]); // no lock held for the system calls
+    return kTrimMs;
 }
 
 bool BlockCache::give(void *b) {
@@ -144,21 +168,26 @@ bool SendQueue::append_copy(const void *p, size_t len, BlockCache *cache) {
         memcpy(t->own() + t->end, src, take);
         t->end += take, bytes_ += take, src += take, len -= take;
     }
-    if (!len) return true;
-    // Double while copies follow each other; start small after a shared segment.
-    size_t cap = t && !t->sp ? t->cap * 2 : kBlockMin;
-    if (cap > kBlockMax) cap = kBlockMax;
-    if (cap < len) cap = len;
-    void *mem = cap == kBlockMax && cache ? cache->take() : nullptr;
-    if (!mem) mem = cap == kBlockMax ? full_block_alloc() : malloc(sizeof(Seg) + cap);
-    auto *s = static_cast<Seg *>(mem);
-    if (!s) return false;
-    *s = Seg{nullptr, nullptr, 0, len, cap, Frame{}};
-    memcpy(s->own(), src, len);
-    if (tail_) tail_->next = s;
-    else head_ = s;
-    tail_ = s;
-    bytes_ += len;
+    // Double while copies follow each other; start small after a shared
+    // segment. A copy larger than a block spans full blocks, which the
+    // worker's cache takes back: one allocation of its own size would be
+    // freed and faulted in again for every large message.
+    while (len) {
+        size_t cap = t && !t->sp ? t->cap * 2 : kBlockMin;
+        if (cap > kBlockMax) cap = kBlockMax;
+        if (cap < len) cap = len < kBlockMax ? len : kBlockMax;
+        size_t take = len < cap ? len : cap;
+        void *mem = cap == kBlockMax && cache ? cache->take() : nullptr;
+        if (!mem) mem = cap == kBlockMax ? full_block_alloc() : malloc(sizeof(Seg) + cap);
+        auto *s = static_cast<Seg *>(mem);
+        if (!s) return false;
+        *s = Seg{nullptr, nullptr, 0, take, cap, Frame{}};
+        memcpy(s->own(), src, take);
+        if (tail_) tail_->next = s;
+        else head_ = s;
+        tail_ = t = s;
+        bytes_ += take, src += take, len -= take;
+    }
     return true;
 }
 

@@ -50,23 +50,34 @@ struct Frame {
 };
 
 // Spare full-size copy blocks of one worker. Streams of large sends free a
-// block per message and allocate the next at once; going through malloc
-// each time lets it trim and regrow the heap, a page fault per 4 KiB copied.
-// Any thread (the connection's lock is held, not this cache's owner).
+// block per message and allocate the next at once; going through the system
+// each time costs a page fault per 4 KiB copied. The cache keeps what the
+// worker's queues needed lately: blocks that stayed unused for a whole trim
+// period go back to the system (trim), so a burst's memory does not stay.
+// take/give: any thread (the connection's lock is held, not this cache's
+// owner); trim: the owning worker.
 class BlockCache {
   public:
-    static constexpr unsigned kMax = 64; // 1 MiB per worker at most
+    static constexpr unsigned kMax = 1024;       // 16 MiB per worker at most
+    static constexpr int64_t kTrimMs = 1000;     // a block unused this long is freed
     BlockCache() = default;
     BlockCache(const BlockCache &) = delete;
     BlockCache &operator=(const BlockCache &) = delete;
     ~BlockCache();
     void *take();       // a block, or NULL
     bool give(void *b); // false: full, the caller frees it
+    unsigned size();    // blocks held now
+    // Frees the blocks that no take needed since the last trim, at most once
+    // per kTrimMs. Returns the ms until it has something to do again, or -1
+    // when the cache is empty.
+    int64_t trim(int64_t now_ms);
 
   private:
     std::mutex mu_;
     void *blocks_[kMax] = {};
     unsigned n_ = 0;
+    unsigned low_ = 0;     // the fewest blocks held since the last trim
+    int64_t trimmed_ = 0;  // when (ms), owner only
 };
 
 class SendQueue {

@@ -7,11 +7,13 @@
 #include "../errors.hpp"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <netinet/in.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -23,6 +25,8 @@ UringWorker::~UringWorker() {
         free_send = m->next;
         delete m;
     }
+    delete[] fixed_free;
+    delete[] dead;
 }
 
 // ---------------------------------------------------------------- UringBufRing
@@ -150,35 +154,120 @@ int uring_probe() {
 
 UringBackend::UringBackend(unsigned workers) : nworkers_(workers) {}
 
-int UringBackend::init() {
-    workers_.reset(new (std::nothrow) UringWorker[nworkers_]);
-    if (!workers_) return fail(IOCPNET_E_NO_MEMORY, "io_uring workers");
-    for (unsigned i = 0; i < nworkers_; i++) {
-        UringWorker &w = workers_[i];
-        // One issuer per ring with deferred task work suits one ring per
-        // thread; the ring starts disabled because SINGLE_ISSUER binds it to
-        // the thread that enables it — the worker, not this one.
-        io_uring_params p{};
+// IOCPNET_URING_DISABLE: a comma list of features to leave off even where the
+// kernel has them — "defer_taskrun", "coop_taskrun", "fixed_files",
+// "inline_send" — so the fallback paths of older kernels run (and are tested)
+// here too.
+static unsigned disabled_features() {
+    const char *e = getenv("IOCPNET_URING_DISABLE");
+    if (!e) return 0;
+    unsigned d = 0;
+    if (strstr(e, "defer_taskrun")) d |= kFeatDeferTaskrun;
+    if (strstr(e, "coop_taskrun")) d |= kFeatCoopTaskrun;
+    if (strstr(e, "fixed_files")) d |= kFeatFixedFiles;
+    if (strstr(e, "inline_send")) d |= kFeatInlineSend;
+    return d;
+}
+
+// The best ring this kernel makes, best first:
+//  - one issuer with deferred task work (6.1+): completions' task work runs
+//    only inside our io_uring_enter, never as an interrupt of the worker.
+//    The ring starts disabled because SINGLE_ISSUER binds it to the thread
+//    that enables it: the worker (ensure_enabled), not this one.
+//  - cooperative task work with TASKRUN_FLAG (5.19+): no IPI per completion;
+//    liburing enters the kernel when the flag says work is pending.
+//  - a plain ring.
+int UringBackend::setup_ring(UringWorker &w, unsigned disable) {
+    io_uring_params p{};
+    int rc;
+    if (!(disable & kFeatDeferTaskrun)) {
         p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED |
                   IORING_SETUP_CQSIZE;
         p.cq_entries = kCqEntries;
-        int rc = io_uring_queue_init_params(kSqEntries, &w.ring, &p);
-        w.disabled_flag = rc == 0;
-        if (rc == -EINVAL) { // kernel before 6.1: plain ring
-            p = io_uring_params{};
-            p.flags = IORING_SETUP_CQSIZE;
-            p.cq_entries = kCqEntries;
-            rc = io_uring_queue_init_params(kSqEntries, &w.ring, &p);
+        rc = io_uring_queue_init_params(kSqEntries, &w.ring, &p);
+        if (rc == 0) {
+            w.disabled_flag = true;
+            w.features |= kFeatDeferTaskrun;
+            return 0;
         }
+        log(IOCPNET_LOG_DEBUG, "io_uring: no SINGLE_ISSUER|DEFER_TASKRUN (%s)", strerror(-rc));
+    }
+    if (!(disable & kFeatCoopTaskrun)) {
+        p = io_uring_params{};
+        p.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_CQSIZE;
+        p.cq_entries = kCqEntries;
+        rc = io_uring_queue_init_params(kSqEntries, &w.ring, &p);
+        if (rc == 0) {
+            w.features |= kFeatCoopTaskrun;
+            return 0;
+        }
+        log(IOCPNET_LOG_DEBUG, "io_uring: no COOP_TASKRUN|TASKRUN_FLAG (%s)", strerror(-rc));
+    }
+    p = io_uring_params{};
+    p.flags = IORING_SETUP_CQSIZE;
+    p.cq_entries = kCqEntries;
+    return io_uring_queue_init_params(kSqEntries, &w.ring, &p);
+}
+
+// A sparse registered file table: a socket's operations then name its slot
+// (IOSQE_FIXED_FILE) and the kernel skips fget/fput per request. The normal
+// descriptor stays for ordinary syscalls (options, shutdown, addresses).
+// Registered before the ring is enabled (no issuer yet), capped by
+// RLIMIT_NOFILE so liburing never raises the process's limit for it.
+void UringBackend::setup_fixed(UringWorker &w, unsigned disable) {
+    if (disable & kFeatFixedFiles) return;
+    rlimit rl{};
+    unsigned cap = kFixedMax;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < cap) cap = unsigned(rl.rlim_cur);
+    if (cap == 0) return;
+    w.fixed_free = new (std::nothrow) uint32_t[cap];
+    w.dead = new (std::nothrow) uint32_t[cap];
+    int rc = (w.fixed_free && w.dead) ? io_uring_register_files_sparse(&w.ring, cap) : -ENOMEM;
+    if (rc < 0) {
+        log(IOCPNET_LOG_DEBUG, "io_uring: no registered file table (%s): plain descriptors", strerror(-rc));
+        delete[] w.fixed_free;
+        delete[] w.dead;
+        w.fixed_free = w.dead = nullptr;
+        return;
+    }
+    w.fixed_cap = cap;
+    for (unsigned i = 0; i < cap; i++) w.fixed_free[i] = cap - 1 - i; // slot 0 on top
+    w.fixed_nfree = cap;
+    w.features |= kFeatFixedFiles;
+}
+
+int UringBackend::init() {
+    workers_.reset(new (std::nothrow) UringWorker[nworkers_]);
+    if (!workers_) return fail(IOCPNET_E_NO_MEMORY, "io_uring workers");
+    unsigned disable = disabled_features();
+    // IOCPNET_URING_INLINE_AFTER=N: SQEs queued before a send goes inline
+    // (0: every send tries inline first). For tests and measurements.
+    unsigned inline_after = kInlineAfter;
+    if (const char *e = getenv("IOCPNET_URING_INLINE_AFTER")) inline_after = unsigned(strtoul(e, nullptr, 10));
+    for (unsigned i = 0; i < nworkers_; i++) {
+        UringWorker &w = workers_[i];
+        int rc = setup_ring(w, disable);
         if (rc < 0) return fail(IOCPNET_E_UNSUPPORTED, "io_uring_queue_init: %s", strerror(-rc));
         w.ring_ok = true;
-        w.enabled = !w.disabled_flag;
         // Blocking on purpose: io_uring answers a READ on an O_NONBLOCK file
         // with -EAGAIN instead of waiting.
         w.efd = eventfd(0, EFD_CLOEXEC);
         if (w.efd < 0) return fail(IOCPNET_E_SYSTEM, "eventfd: %s", strerror(errno));
         rc = w.bufs.setup(&w.ring, kBufCount, kBufSize, kBgid);
         if (rc < 0) return fail(IOCPNET_E_UNSUPPORTED, "io_uring buffer ring: %s", strerror(-rc));
+        setup_fixed(w, disable);
+        // A send tried at once needs POLL_FIRST for the ring's retry (5.19+,
+        // as the task-run flags): the socket was just found full.
+        if (!(disable & kFeatInlineSend) && (w.features & (kFeatDeferTaskrun | kFeatCoopTaskrun)))
+            w.features |= kFeatInlineSend;
+        w.inline_after = inline_after;
+        if (i == 0)
+            log(IOCPNET_LOG_DEBUG, "io_uring: %s, fixed files %s (%u slots), inline send %s (after %u SQEs)",
+                (w.features & kFeatDeferTaskrun)  ? "single issuer + deferred task work"
+                : (w.features & kFeatCoopTaskrun) ? "cooperative task work"
+                                                  : "plain ring",
+                (w.features & kFeatFixedFiles) ? "on" : "off", w.fixed_cap,
+                (w.features & kFeatInlineSend) ? "on" : "off", w.inline_after);
     }
     return IOCPNET_OK;
 }
@@ -196,13 +285,15 @@ UringBackend::~UringBackend() {
 uint32_t UringBackend::kind() const { return IOCPNET_BACKEND_IO_URING; }
 
 // On the worker's thread only: with SINGLE_ISSUER that thread becomes the
-// ring's submitter.
+// ring's submitter. Every ring arms its wake-up read here, the first time.
 void UringBackend::ensure_enabled(UringWorker &w) {
     if (w.enabled) return;
     w.enabled = true;
-    // liburing 2.3 declares io_uring_enable_rings but does not export it.
-    long rc = syscall(__NR_io_uring_register, w.ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
-    if (rc < 0) log(IOCPNET_LOG_ERROR, "io_uring enable rings: %s", strerror(errno));
+    if (w.disabled_flag) {
+        // liburing 2.3 declares io_uring_enable_rings but does not export it.
+        long rc = syscall(__NR_io_uring_register, w.ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
+        if (rc < 0) log(IOCPNET_LOG_ERROR, "io_uring enable rings: %s", strerror(errno));
+    }
     arm_wake(w);
 }
 
@@ -269,8 +360,24 @@ int UringBackend::open_stream(const Addr &a, BSock **out) {
     return IOCPNET_OK;
 }
 
+// The worker whose wait() runs on this thread: the owner of its sockets.
+static thread_local const UringWorker *t_owner = nullptr;
+
 void UringBackend::release(BSock *b) {
     if (!b) return;
+    auto *s = static_cast<UringSock *>(b);
+    if (s->fixed >= 0) {
+        // The slot still holds the socket open after close(fd) below; the
+        // owner closes the slot at its next submit (close_dead), woken when
+        // this is another thread.
+        UringWorker &w = wk(s);
+        {
+            std::lock_guard<std::mutex> lk(w.dead_mu);
+            w.dead[w.ndead++] = uint32_t(s->fixed);
+        }
+        w.has_dead.store(true, std::memory_order_release);
+        if (t_owner != &w) wake(s->worker);
+    }
     if (b->fd >= 0) close(int(b->fd));
     delete[] static_cast<UringSock *>(b)->accepts;
     delete static_cast<UringSock *>(b);
@@ -281,7 +388,9 @@ void UringBackend::release(BSock *b) {
 int UringBackend::wait(unsigned wi, Completion *out, unsigned max, int timeout_ms) {
     if (wi >= nworkers_ || !out || max == 0) return 0;
     UringWorker &w = workers_[wi];
+    t_owner = &w;
     ensure_enabled(w);
+    close_dead(w);
     unsigned n = 0;
     while (n < max && take_synth(w, &out[n])) n++;
     timeout_ms = unpark_accept(w, timeout_ms);

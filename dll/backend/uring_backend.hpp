@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 
 namespace iocpnet {
 
@@ -26,6 +27,7 @@ enum UringTag : uint64_t {
     kTagConnect = 4,
     kTagConnPoll = 5, // POLLOUT after a connect that said EINPROGRESS (old kernels)
     kTagWake = 6,
+    kTagFixedClose = 7, // close_direct of a released socket's fixed slot: user_data = slot << 3 | tag
 };
 constexpr uint64_t kTagMask = 7;
 
@@ -91,7 +93,10 @@ struct alignas(8) UringSock : BSock {
     bool cancelling = false; // cancel() was called: nothing is re-armed any more
     bool recv_stopping = false; // recv_stop(): the recv ends with kRecvStopped
     uint8_t synth = 0;       // bit per Op: a completion made up in user space
-    int16_t synth_res[4] = {}; // IOCPNET_E_* (or 0): small numbers
+    int32_t synth_res[4] = {}; // IOCPNET_E_* (or 0), or the bytes of an inline send
+    int32_t fixed = kFixedUnset; // slot in the worker's registered file table (uring_files.cpp), or:
+    static constexpr int32_t kFixedUnset = -1; // not tried yet
+    static constexpr int32_t kFixedNone = -2;  // plain descriptor (table full, refused or switched off)
     UringLink park;          // in UringWorker::starved (recv) or UringWorker::backoff (accept)
     UringLink synth_link;    // in UringWorker::synth
     int64_t park_until_ms = 0;          // listener: accept paused until then (mono_ms)
@@ -119,6 +124,15 @@ struct UringBufRing {
     unsigned available() const { return provided - outstanding; }
 };
 
+// What the kernel accepted (probed per ring, with IOCPNET_URING_DISABLE able
+// to switch each off: see uring_backend.cpp). Logged at DEBUG.
+enum UringFeature : unsigned {
+    kFeatDeferTaskrun = 1u << 0, // SINGLE_ISSUER | DEFER_TASKRUN (6.1+)
+    kFeatCoopTaskrun = 1u << 1,  // COOP_TASKRUN | TASKRUN_FLAG (5.19+), when DEFER_TASKRUN is not there
+    kFeatFixedFiles = 1u << 2,   // sockets in a registered (sparse) file table: no fget/fput per op
+    kFeatInlineSend = 1u << 3,   // in a burst, send() tries the socket at once, the ring only when it is full
+};
+
 // Names are Uring-prefixed: the core has its own iocpnet::Worker, and two
 // classes of one name in one namespace break the ODR (seen as garbage lists).
 struct UringWorker {
@@ -134,6 +148,17 @@ struct UringWorker {
     UringList backoff; // accept parked on EMFILE/ENFILE, re-armed after a delay
     UringList synth;   // sockets with synthetic completions to report
     UringSendMem *free_send = nullptr; // sendmsg memory of finished sends
+    unsigned features = 0;             // UringFeature bits this ring runs with
+    unsigned inline_after = 0;         // kInlineAfter, or IOCPNET_URING_INLINE_AFTER
+    // The registered file table: free slots (a stack), owner thread only.
+    uint32_t *fixed_free = nullptr;
+    unsigned fixed_nfree = 0, fixed_cap = 0;
+    // Slots of released sockets, closed (close_direct) by the owner's next
+    // wait(): release() may run on any thread, the table only on the owner.
+    std::mutex dead_mu;
+    uint32_t *dead = nullptr; // fixed_cap entries: a slot is dead at most once
+    unsigned ndead = 0;
+    std::atomic<bool> has_dead{false};
     ~UringWorker();
 };
 
@@ -145,6 +170,8 @@ class UringBackend final : public Backend {
     static constexpr unsigned kBufSize = 16 * 1024; // one recv completion at most
     static constexpr uint16_t kBgid = 0;
     static constexpr unsigned kAccepts = 8;         // single-shot accepts kept armed per listener
+    static constexpr unsigned kFixedMax = 16384;    // registered file slots per worker (RLIMIT_NOFILE caps it)
+    static constexpr unsigned kInlineAfter = 128;   // SQEs already queued before a send goes inline (send())
 
     explicit UringBackend(unsigned workers);
     ~UringBackend() override;
@@ -164,8 +191,19 @@ class UringBackend final : public Backend {
     void cancel(BSock *s) override;
     int wait(unsigned w, Completion *out, unsigned max, int timeout_ms) override;
 
+    // For the tests (tests/uring_features.cpp): what worker w runs with, and
+    // its registered file slots free (owner thread).
+    unsigned features(unsigned w) const { return w < nworkers_ ? workers_[w].features : 0; }
+    unsigned fixed_slots_free(unsigned w) const { return w < nworkers_ ? workers_[w].fixed_nfree : 0; }
+
   private:
     UringWorker &wk(const UringSock *s) { return workers_[s->worker]; }
+    int setup_ring(UringWorker &w, unsigned disable); // the best ring this kernel makes
+    void setup_fixed(UringWorker &w, unsigned disable);
+    void attach_fixed(UringWorker &w, UringSock *s); // owner: the socket's slot, at its first send by the ring
+    void target(io_uring_sqe *sqe, UringSock *s);    // the slot instead of the fd when there is one
+    void close_dead(UringWorker &w);                 // close_direct for slots released meanwhile
+    bool send_inline(UringSock *s, const IoVec *iov, unsigned n); // true: done, its completion posted
     void ensure_enabled(UringWorker &w);
     io_uring_sqe *get_sqe(UringWorker &w);
     void post_synth(UringSock *s, Op op, int res);

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "framing.hpp"
 #include "sendq.hpp"
@@ -88,4 +89,57 @@ TEST_CASE("send queue: a shared payload sent in pieces emits its header, payload
         q.consume(n);
     }
     REQUIRE(out == payload + "\n");
+}
+
+TEST_CASE("send queue: a copy larger than a block goes into full blocks that the block cache takes back") {
+    // One allocation of the message's own size would bypass the cache and be
+    // freed and faulted in again for every large message (16 KiB echo).
+    BlockCache cache;
+    std::string payload(40000, '\0');
+    for (size_t i = 0; i < payload.size(); ++i) payload[i] = char('a' + i % 26);
+    {
+        SendQueue q;
+        Frame raw;
+        REQUIRE(q.append(raw, payload.data(), payload.size(), nullptr, &cache));
+        std::string out;
+        while (!q.empty()) {
+            std::string front = gathered(q, 64);
+            REQUIRE(!front.empty());
+            out += front;
+            q.consume(front.size(), &cache);
+        }
+        REQUIRE(out == payload);
+    }
+    std::vector<void *> cached;
+    while (void *b = cache.take()) cached.push_back(b);
+    for (void *b : cached) REQUIRE(cache.give(b)); // the cache's destructor frees them
+    REQUIRE(cached.size() >= 2); // 40,000 bytes span three blocks
+}
+
+TEST_CASE("block cache: blocks no send needed for a whole trim period go back, the ones in use stay") {
+    BlockCache cache;
+    {
+        SendQueue q;
+        std::string payload(160000, 'z'); // ten full blocks
+        REQUIRE(q.append(Frame{}, payload.data(), payload.size(), nullptr, &cache));
+        q.clear(&cache);
+    }
+    const unsigned all = cache.size();
+    REQUIRE(all >= 9);
+    const int64_t t0 = 1000000, T = BlockCache::kTrimMs;
+    REQUIRE(cache.trim(t0) == T); // the first period starts: nothing has been unused for one yet
+    REQUIRE(cache.size() == all);
+    void *busy[3] = {cache.take(), cache.take(), cache.take()}; // low mark: all - 3
+    REQUIRE(cache.give(busy[0]));
+    REQUIRE(cache.trim(t0 + 10) == T - 10); // not due: nothing freed
+    REQUIRE(cache.size() == all - 2);
+    REQUIRE(cache.trim(t0 + T) == T); // the all - 3 never taken go
+    REQUIRE(cache.size() == 1);
+    REQUIRE(cache.give(busy[1]));
+    REQUIRE(cache.give(busy[2]));
+    cache.trim(t0 + 2 * T); // the one held all period goes, the two given back stay a period more
+    REQUIRE(cache.size() == 2);
+    cache.trim(t0 + 3 * T);
+    REQUIRE(cache.size() == 0);
+    REQUIRE(cache.trim(t0 + 3 * T + 1) == -1); // empty: no wake-up needed
 }
