@@ -240,6 +240,7 @@ int UringBackend::init() {
     workers_.reset(new (std::nothrow) UringWorker[nworkers_]);
     if (!workers_) return fail(IOCPNET_E_NO_MEMORY, "io_uring workers");
     unsigned disable = disabled_features();
+    now_ = !(disable & kFeatInlineSend);
     // IOCPNET_URING_INLINE_AFTER=N: SQEs queued before a send goes inline
     // (0: every send tries inline first). For tests and measurements.
     unsigned inline_after = kInlineAfter;

@@ -172,6 +172,7 @@ class UringBackend final : public Backend {
     static constexpr unsigned kAccepts = 8;         // single-shot accepts kept armed per listener
     static constexpr unsigned kFixedMax = 16384;    // registered file slots per worker (RLIMIT_NOFILE caps it)
     static constexpr unsigned kInlineAfter = 128;   // SQEs already queued before a send goes inline (send())
+    static constexpr size_t kNowMin = 2048;         // the smallest send that send_now writes itself
 
     explicit UringBackend(unsigned workers);
     ~UringBackend() override;
@@ -188,6 +189,8 @@ class UringBackend final : public Backend {
     void recv_done(const Completion &c) override;
     void recv_stop(BSock *s) override;
     void send(BSock *s, const IoVec *iov, unsigned n) override;
+    long send_now(BSock *s, const IoVec *iov, unsigned n) override;
+    bool sends_now() const override { return now_; }
     void cancel(BSock *s) override;
     int wait(unsigned w, Completion *out, unsigned max, int timeout_ms) override;
 
@@ -204,6 +207,7 @@ class UringBackend final : public Backend {
     void target(io_uring_sqe *sqe, UringSock *s);    // the slot instead of the fd when there is one
     void close_dead(UringWorker &w);                 // close_direct for slots released meanwhile
     bool send_inline(UringSock *s, const IoVec *iov, unsigned n); // true: done, its completion posted
+    long write_now(UringSock *s, const IoVec *iov, unsigned n);   // bytes, kSendLater or IOCPNET_E_*
     void ensure_enabled(UringWorker &w);
     io_uring_sqe *get_sqe(UringWorker &w);
     void post_synth(UringSock *s, Op op, int res);
@@ -222,6 +226,7 @@ class UringBackend final : public Backend {
 
     std::unique_ptr<UringWorker[]> workers_; // UringWorker holds an atomic: not movable
     unsigned nworkers_;
+    bool now_ = false; // send_now writes (IOCPNET_URING_DISABLE=inline_send turns it off)
 };
 
 int uring_probe(); // IOCPNET_OK or fail(IOCPNET_E_UNSUPPORTED, ...): uring_backend.cpp

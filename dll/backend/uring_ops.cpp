@@ -347,7 +347,10 @@ void UringBackend::send(BSock *b, const IoVec *iov, unsigned n) {
 // core frees what it queued before the next send is gathered. For bursts
 // (fan-out): see send(). False (nothing posted) when the socket is full: the
 // ring takes the send and waits for room. True: the completion is posted.
-bool UringBackend::send_inline(UringSock *s, const IoVec *iov, unsigned n) {
+// One non-blocking write from iov: the bytes written, kSendLater when the
+// socket is full, or an IOCPNET_E_* code. Never logs (send_now's caller
+// holds a connection's lock).
+long UringBackend::write_now(UringSock *s, const IoVec *iov, unsigned n) {
     ssize_t r;
     if (n == 1) {
         size_t len = std::min<size_t>(iov[0].len, size_t(1) << 30);
@@ -363,9 +366,30 @@ bool UringBackend::send_inline(UringSock *s, const IoVec *iov, unsigned n) {
         do r = ::sendmsg(int(s->fd), &m, MSG_NOSIGNAL | MSG_DONTWAIT);
         while (r < 0 && errno == EINTR);
     }
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
-    post_synth(s, Op::send, r >= 0 ? int(r) : net_error(errno));
+    if (r >= 0) return long(r);
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return kSendLater;
+    return net_error(errno);
+}
+
+bool UringBackend::send_inline(UringSock *s, const IoVec *iov, unsigned n) {
+    long r = write_now(s, iov, n);
+    if (r == kSendLater) return false;
+    post_synth(s, Op::send, int(r));
     return true;
+}
+
+// The core's inline send (nothing queued, nothing in flight): the bytes go
+// straight from the caller's buffer, with no copy into the queue and no
+// completion to reap, for a syscall of its own. Measured side by side
+// (bench/run.py, 3 runs): 16 KiB echo 9.65 -> 8.05 us/msg, but 64 B echo
+// 4.74 -> 5.15: a small send costs less as an SQE riding along with the
+// next io_uring_enter than as a syscall. So only sends of kNowMin or more.
+long UringBackend::send_now(BSock *b, const IoVec *iov, unsigned n) {
+    if (!now_) return kSendLater;
+    size_t len = 0;
+    for (unsigned i = 0; i < n; i++) len += iov[i].len;
+    if (len < kNowMin) return kSendLater;
+    return write_now(as_uring(b), iov, n);
 }
 
 void UringBackend::put_send_mem(UringWorker &w, UringSendMem *m) {
