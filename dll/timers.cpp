@@ -48,12 +48,15 @@ int Port::timer_start(uint64_t delay_ms, uint64_t repeat_ms, iocpnet_timer_fn fn
 int Port::timer_stop(uint64_t id) {
     std::lock_guard<std::mutex> lk(tm_mu);
     auto it = user_timers.find(id);
-    if (it == user_timers.end() || it->second.stopped)
-        return fail(IOCPNET_E_NOT_FOUND, "no running timer %llu", (unsigned long long)id);
-    if (it->second.running) { // fn is running (maybe this is fn): dropped when it returns
+    if (it != user_timers.end() && it->second.running) {
+        // fn is running (maybe this is fn): dropped when it returns. Also
+        // when destroy has stopped it meanwhile: from inside fn the timer
+        // is still there to stop.
         it->second.stopped = true;
         return IOCPNET_OK;
     }
+    if (it == user_timers.end() || it->second.stopped)
+        return fail(IOCPNET_E_NOT_FOUND, "no running timer %llu", (unsigned long long)id);
     workers[it->second.worker]->stale_timers.fetch_add(1, std::memory_order_relaxed);
     user_timers.erase(it);
     return IOCPNET_OK;
@@ -114,9 +117,19 @@ void Port::timers_compact(Worker &wk) {
     std::make_heap(wk.timers.begin(), wk.timers.end());
 }
 
+// Destroy stops every timer. One whose fn is running stays in the table,
+// stopped, until fn returns (timer_fire drops it then), so that a
+// timer_stop inside fn still finds it.
 void Port::timers_clear() {
     std::lock_guard<std::mutex> lk(tm_mu);
-    user_timers.clear();
+    for (auto it = user_timers.begin(); it != user_timers.end();) {
+        if (it->second.running) {
+            it->second.stopped = true;
+            ++it;
+        } else {
+            it = user_timers.erase(it);
+        }
+    }
 }
 
 } // namespace iocpnet

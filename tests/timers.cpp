@@ -122,6 +122,47 @@ TEST_CASE("timers started inside a callback run on that worker; destroy stops th
     CHECK(t.busy.load() == 0);
 }
 
+namespace {
+struct StopDuringDestroy {
+    std::atomic<int> runs{0};
+    std::atomic<bool> saw_destroy{false};
+    std::atomic<int> stop_rc{1};
+};
+void IOCPNET_CALL no_tick(void *, iocpnet_port *, iocpnet_timer) {}
+// First run: waits until destroy has begun (timer_start refuses), gives it
+// time to stop every timer, then stops itself.
+void IOCPNET_CALL stop_during_destroy(void *arg, iocpnet_port *p, iocpnet_timer tm) {
+    auto *s = static_cast<StopDuringDestroy *>(arg);
+    if (++s->runs != 1) return;
+    for (int i = 0; i < 2000 && !s->saw_destroy; ++i) {
+        iocpnet_timer other = 0;
+        int rc = iocpnet_timer_start(p, 1000000, 0, no_tick, nullptr, &other);
+        if (rc == IOCPNET_E_SHUTTING_DOWN) s->saw_destroy = true;
+        else if (rc == IOCPNET_OK) iocpnet_timer_stop(p, other);
+        else std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        if (!s->saw_destroy) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200)); // destroy stops the timers right after refusing new ones
+    s->stop_rc = iocpnet_timer_stop(p, tm);
+}
+} // namespace
+
+TEST_CASE("a timer stops itself from inside its function while destroy runs", "[timer]") {
+    // Destroy stops every timer; one whose function is running is still
+    // there to stop from inside it (it was once dropped: NOT_FOUND).
+    auto sp = std::make_unique<Port>(nullptr);
+    StopDuringDestroy s;
+    iocpnet_timer id = 0;
+    REQUIRE_RC(iocpnet_timer_start(*sp, 0, 1000, stop_during_destroy, &s, &id), IOCPNET_OK);
+    REQUIRE(wait_until([&] { return s.runs.load() == 1; }));
+    int rc = 1;
+    REQUIRE(sp->destroy_within(20, &rc));
+    CHECK(rc == IOCPNET_OK);
+    CHECK(s.saw_destroy.load());
+    CHECK(rc_name(s.stop_rc.load()) == rc_name(IOCPNET_OK));
+    CHECK(s.runs.load() == 1);
+}
+
 TEST_CASE("timer arguments are checked", "[timer][args]") {
     Port sp(nullptr);
     iocpnet_timer id;
