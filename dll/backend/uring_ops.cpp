@@ -293,6 +293,14 @@ bool UringBackend::on_recv_cqe(UringWorker &w, UringSock *s, const io_uring_cqe 
 
 // ------------------------------------------------------------------ send
 
+// Whether a send is large enough that a syscall of its own costs less than
+// the ring's path (see send_now).
+static bool big_send(const IoVec *iov, unsigned n) {
+    size_t len = 0;
+    for (unsigned i = 0; i < n && len < UringBackend::kNowMin; i++) len += iov[i].len;
+    return len >= UringBackend::kNowMin;
+}
+
 void UringBackend::send(BSock *b, const IoVec *iov, unsigned n) {
     UringSock *s = as_uring(b);
     UringWorker &w = wk(s);
@@ -304,7 +312,7 @@ void UringBackend::send(BSock *b, const IoVec *iov, unsigned n) {
     // fan-out burst (one send_many to 999 sockets) used ~20 % less, its
     // queued payloads freed at once. So a send goes inline only once this
     // submission batch is already big.
-    if ((w.features & kFeatInlineSend) && io_uring_sq_ready(&w.ring) >= w.inline_after) {
+    if ((w.features & kFeatInlineSend) && (io_uring_sq_ready(&w.ring) >= w.inline_after || big_send(iov, n))) {
         if (send_inline(s, iov, n)) return; // done (or failed) at once
         full = true;
     }
@@ -386,10 +394,7 @@ bool UringBackend::send_inline(UringSock *s, const IoVec *iov, unsigned n) {
 // next io_uring_enter than as a syscall. So only sends of kNowMin or more.
 long UringBackend::send_now(BSock *b, const IoVec *iov, unsigned n) {
     if (!now_) return kSendLater;
-    size_t len = 0;
-    for (unsigned i = 0; i < n; i++) len += iov[i].len;
-    if (len < kNowMin) return kSendLater;
-    return write_now(as_uring(b), iov, n);
+    return big_send(iov, n) ? write_now(as_uring(b), iov, n) : kSendLater;
 }
 
 void UringBackend::put_send_mem(UringWorker &w, UringSendMem *m) {

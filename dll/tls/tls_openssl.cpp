@@ -465,6 +465,7 @@ int TlsSession::recv(const uint8_t *p, size_t n, Up &up) {
     } keep{this};
     for (;;) {
         int k, e = SSL_ERROR_NONE;
+        bool last;
         {
             // Unlocked between reads: up runs user code, which may send here.
             std::lock_guard<std::mutex> lk(mu_);
@@ -483,8 +484,12 @@ int TlsSession::recv(const uint8_t *p, size_t n, Up &up) {
                 capture_error_locked(k);
                 return IOCPNET_E_TLS;
             }
+            // All fed bytes consumed and nothing buffered inside SSL: the
+            // next SSL_read could only say WANT_READ. Skipping it saves a
+            // call per record (a tenth of a 64 B TLS echo's user time).
+            last = impl_->io.readable() == 0 && !SSL_has_pending(impl_->ssl);
         }
-        if (!up.put(rd_, size_t(k))) return IOCPNET_OK;
+        if (!up.put(rd_, size_t(k)) || last) return IOCPNET_OK;
     }
 }
 
