@@ -104,6 +104,24 @@ int load_system_roots(SSL_CTX *ctx) {
 #endif
 }
 
+// OpenSSL fills a certificate's extension cache (key identifiers, purpose
+// flags) on first use, inside the X509 object; the handshakes of several
+// workers share the configuration's certificates, and ThreadSanitizer saw
+// one fill while another handshake compared its key identifiers. Filling
+// them here, before any handshake, leaves the handshakes only reading.
+void warm_certificates(SSL_CTX *ctx) {
+    auto warm = [](X509 *x) {
+        if (x) X509_check_purpose(x, -1, 0);
+    };
+    warm(SSL_CTX_get0_certificate(ctx));
+    STACK_OF(X509) *chain = nullptr;
+    if (SSL_CTX_get0_chain_certs(ctx, &chain) == 1 && chain)
+        for (int i = 0; i < sk_X509_num(chain); i++) warm(sk_X509_value(chain, i));
+    STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
+    for (int i = 0; objs && i < sk_X509_OBJECT_num(objs); i++) warm(X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i)));
+    ERR_clear_error();
+}
+
 int configure(const iocpnet_tls_options &o, TlsConfig *cfg, SSL_CTX *ctx) {
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     // Records are built in memory: a write always completes.
@@ -151,6 +169,7 @@ int configure(const iocpnet_tls_options &o, TlsConfig *cfg, SSL_CTX *ctx) {
         if (have_ca) SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
         if (!cfg->alpn_wire.empty()) SSL_CTX_set_alpn_select_cb(ctx, select_alpn, cfg);
     }
+    warm_certificates(ctx);
     return IOCPNET_OK;
 }
 
