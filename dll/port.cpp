@@ -138,13 +138,12 @@ void Port::arm_timer(Conn *c, int64_t at) {
 }
 
 int Port::next_timeout(Worker &wk) const {
-    int64_t d = wk.trim_in; // spare send blocks to give back (BlockCache::trim)
+    int64_t d = wk.trim_in; // spare send blocks to give back (BlockCache::trim); -1: none
     if (!wk.timers.empty()) {
-        int64_t t = wk.timers.front().at - mono_ms();
-        d = d < 0 || t < d ? t : d;
+        int64_t t = std::max<int64_t>(wk.timers.front().at - mono_ms(), 0); // overdue: at once
+        d = d < 0 ? t : std::min(d, t);
     }
-    if (d < 0) return -1;
-    return d <= 0 ? 0 : int(std::min<int64_t>(d, INT_MAX));
+    return d < 0 ? -1 : int(std::min<int64_t>(d, INT_MAX));
 }
 
 void Port::run_timers(Worker &wk) {

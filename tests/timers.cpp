@@ -163,6 +163,32 @@ TEST_CASE("a timer stops itself from inside its function while destroy runs", "[
     CHECK(s.runs.load() == 1);
 }
 
+namespace {
+struct Slow {
+    std::atomic<int> slow_runs{0}, late_runs{0};
+};
+void IOCPNET_CALL slow_tick(void *arg, iocpnet_port *, iocpnet_timer) {
+    static_cast<Slow *>(arg)->slow_runs++;
+    std::this_thread::sleep_for(std::chrono::milliseconds(40)); // the next timer falls due meanwhile
+}
+void IOCPNET_CALL late_tick(void *arg, iocpnet_port *, iocpnet_timer) { static_cast<Slow *>(arg)->late_runs++; }
+} // namespace
+
+TEST_CASE("a timer that fell due while another timer's function ran still runs", "[timer]") {
+    // One worker: the second timer is overdue when the worker next computes
+    // how long to wait; an overdue timer once made that wait unbounded.
+    iocpnet_config cfg;
+    iocpnet_config_init(&cfg);
+    cfg.worker_threads = 1;
+    Port sp(nullptr, &cfg);
+    Slow s;
+    iocpnet_timer a = 0, b = 0;
+    REQUIRE_RC(iocpnet_timer_start(sp, 50, 0, slow_tick, &s, &a), IOCPNET_OK);
+    REQUIRE_RC(iocpnet_timer_start(sp, 60, 0, late_tick, &s, &b), IOCPNET_OK);
+    CHECK(wait_until([&] { return s.late_runs.load() == 1; }, 3.0));
+    CHECK(s.slow_runs.load() == 1);
+}
+
 TEST_CASE("timer arguments are checked", "[timer][args]") {
     Port sp(nullptr);
     iocpnet_timer id;
