@@ -92,7 +92,7 @@ void Port::request_drive(Conn *c, std::unique_lock<std::mutex> &lk) {
         drive_plan(c, wk, a);
         lk.unlock();
         drive_do(c, wk, a);
-    } else if (!c->drive_queued) {
+    } else {
         c->drive_queued = true;
         queue_task(c, Task::drive);
     }
@@ -174,16 +174,17 @@ int Port::queue_payload(Conn *c, const IoVec *parts, size_t n, size_t len, Share
     }
     BlockCache *cache = &workers[c->worker]->blocks;
     size_t skip = 0; // bytes of the frame written inline
-    bool defer = false;
+    bool defer = false, now = false;
     if (send_now_ok && c->q.empty() && !(c->ops & kOpSend) && c->pipe.direct() && on_owner(c->worker)) {
         // One inline write per connection and round: later sends of the
         // round (a relay's messages from several senders) wait for a drive
         // task at the round's end and leave together, in one write.
         Worker &wk = owner();
         defer = c->inline_round == wk.round;
+        now = !defer;
         c->inline_round = wk.round;
     }
-    if (send_now_ok && c->q.empty() && !(c->ops & kOpSend) && c->pipe.direct() && on_owner(c->worker) && !defer) {
+    if (now) {
         long r = send_inline(c, f, parts, n);
         // An error closes the connection as a failed queued send does, at
         // the same point: the bytes are queued, the send the caller's drive

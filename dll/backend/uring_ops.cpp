@@ -310,8 +310,9 @@ void UringBackend::send(BSock *b, const IoVec *iov, unsigned n) {
     // an inline one costs a syscall of its own: measured side by side, echo
     // (a send per completion) used ~20 % more CPU per message inline, while a
     // fan-out burst (one send_many to 999 sockets) used ~20 % less, its
-    // queued payloads freed at once. So a send goes inline only once this
-    // submission batch is already big.
+    // queued payloads freed at once. So a send goes inline once this
+    // submission batch is already big, or when it is large itself (TLS
+    // records: see send_now).
     if ((w.features & kFeatInlineSend) && (io_uring_sq_ready(&w.ring) >= w.inline_after || big_send(iov, n))) {
         if (send_inline(s, iov, n)) return; // done (or failed) at once
         full = true;
@@ -349,12 +350,6 @@ void UringBackend::send(BSock *b, const IoVec *iov, unsigned n) {
     s->send_busy = true;
 }
 
-// One non-blocking sendmsg on the caller's (the owner's) thread, as the epoll
-// backend does: when the socket has room — nearly always — the bytes are in
-// the kernel at once, the completion is made here (no SQE, no CQE), and the
-// core frees what it queued before the next send is gathered. For bursts
-// (fan-out): see send(). False (nothing posted) when the socket is full: the
-// ring takes the send and waits for room. True: the completion is posted.
 // One non-blocking write from iov: the bytes written, kSendLater when the
 // socket is full, or an IOCPNET_E_* code. Never logs (send_now's caller
 // holds a connection's lock).
@@ -379,6 +374,11 @@ long UringBackend::write_now(UringSock *s, const IoVec *iov, unsigned n) {
     return net_error(errno);
 }
 
+// A queued send written at once on the owner's thread, as the epoll backend
+// does: when the socket has room — nearly always — the bytes are in the
+// kernel at once and the completion is made here (no SQE, no CQE). For
+// bursts and large sends: see send(). False (nothing posted) when the socket
+// is full: the ring takes the send and waits for room. True: posted.
 bool UringBackend::send_inline(UringSock *s, const IoVec *iov, unsigned n) {
     long r = write_now(s, iov, n);
     if (r == kSendLater) return false;
