@@ -56,7 +56,7 @@ bool Port::close_locked(Conn *c, int reason, bool abort) {
         c->wire = abort ? Wire::cutting : c->wire == Wire::shut ? Wire::lingering : Wire::flushing;
         c->deadline = 0;
         if (abort) net_set_abortive(c->sock->fd);
-        else if (c->tls) c->tls->close_notify(c->q); // TLS's own close before the TCP shutdown
+        else if (c->tls()) c->tls()->close_notify(c->q); // TLS's own close before the TCP shutdown
         queue_task(c, Task::notify_close); // on_close never nests in another callback
         return true;
     case Life::connect_failing:
@@ -130,6 +130,15 @@ int Port::connect(const char *host, uint16_t tcp_port, const ConnOpts &o, uint64
         return uncount(IOCPNET_E_NO_MEMORY, "no memory for a new connection");
     }
     std::unique_lock<std::mutex> lk(c->mu);
+    // The TLS / WebSocket state first: on no memory the slot, not yet
+    // visible under any id, goes back as it came.
+    if (!c->pipe.reset(o.framing, o.max_message, ts, true)) {
+        lk.unlock();
+        conns.release(c);
+        delete ts;
+        be->release(s);
+        return uncount(IOCPNET_E_NO_MEMORY, "no memory for a new connection");
+    }
     uint64_t id = id_layout::make(c->slot, ++c->gen);
     c->id.store(id, std::memory_order_release);
     c->life.store(Life::connecting, std::memory_order_release);
@@ -138,9 +147,6 @@ int Port::connect(const char *host, uint16_t tcp_port, const ConnOpts &o, uint64
     s->worker = c->worker;
     s->ctx = c;
     c->opts = o;
-    c->opts.server_name = nullptr;
-    c->tls = ts;
-    c->pipe.reset(o.framing, o.max_message, ts, true);
     if (c->pipe.ws()) { // the Upgrade request goes before anything the user queues
         std::string req = c->pipe.ws()->client_request(o.ws_host, o.ws_path.empty() ? "/" : o.ws_path);
         if (!ws_queue_locked(c, reinterpret_cast<const uint8_t *>(req.data()), req.size()))
@@ -338,7 +344,7 @@ int Port::shutdown_write(uint64_t id) {
     if (!r) return not_found(id);
     if (!r->shut_wr) {
         r->shut_wr = true;
-        if (r->tls) r->tls->close_notify(r->q); // TLS's own half-close before the TCP one
+        if (r->tls()) r->tls()->close_notify(r->q); // TLS's own half-close before the TCP one
         if (!(r->ops & kOpSend)) request_drive(r.conn, r.lk);
     }
     return IOCPNET_OK;
@@ -509,9 +515,9 @@ void Port::unref(Conn *c) {
         be->release(c->sock);
         c->sock = nullptr;
         drop_queue(c);
-        c->pipe.reset(IOCPNET_FRAMING_RAW, 0);
-        delete c->tls;
-        c->tls = nullptr;
+        TlsSession *ts = c->tls();
+        c->pipe.reset(IOCPNET_FRAMING_RAW, 0); // frees the TLS / WebSocket state; never fails for RAW
+        delete ts;
         c->hs = false;
         c->id.store(0, std::memory_order_release);
         c->life.store(Life::free, std::memory_order_release);

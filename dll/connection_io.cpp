@@ -47,16 +47,16 @@ int Port::feed(Conn *c, const uint8_t *p, size_t n) {
         deliver(id, m, k);
         return true;
     });
-    if (c->tls) { // what TLS answers by itself (tickets, key updates, alerts)
+    if (c->tls()) { // what TLS answers by itself (tickets, key updates, alerts)
         std::lock_guard<std::mutex> lk(c->mu);
-        c->tls->take_output(c->q);
+        c->tls()->take_output(c->q);
     }
     return rc;
 }
 
 // The start task of an accepted connection: on_accept, then reading.
 void Port::start(Conn *c) {
-    if (c->tls && tls_start(c, false)) return; // on_accept comes after the handshake
+    if (c->tls() && tls_start(c, false)) return; // on_accept comes after the handshake
     uint64_t id, lid;
     bool started;
     {
@@ -120,7 +120,7 @@ void Port::on_completion(const Completion &cp) {
 }
 
 void Port::on_connect(Conn *c, const Completion &cp) {
-    if (cp.res == IOCPNET_OK && c->tls && tls_start(c, true)) return; // on_connect comes after the handshake
+    if (cp.res == IOCPNET_OK && c->tls() && tls_start(c, true)) return; // on_connect comes after the handshake
     int status = cp.res;
     uint64_t id;
     {
@@ -169,7 +169,7 @@ void Port::on_recv(Conn *c, const Completion &cp) {
         be->recv_done(cp);
         if (rc != IOCPNET_OK) framing_error(c, id, rc);
         if (!cp.done) {
-            if (rc != IOCPNET_OK || c->tls) drive(c); // TLS may have answered
+            if (rc != IOCPNET_OK || c->tls()) drive(c); // TLS may have answered
             return;
         }
     }
@@ -314,7 +314,7 @@ void Port::on_timer(Conn *c) {
         case Life::accepted: // an incoming TLS handshake that takes too long is dropped
             if (c->hs && c->deadline && now >= c->deadline) {
                 hs_expired = true;
-                c->tls->set_error("the handshake did not finish in time");
+                c->tls()->set_error("the handshake did not finish in time");
                 close_locked(c, IOCPNET_E_TIMEOUT, true);
             } else if (c->hs) {
                 next = c->deadline;

@@ -6,8 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <vector>
 
+#include "bytebuf.hpp"
 #include "iocpnet/iocpnet.h"
 #include "sendq.hpp"
 
@@ -16,19 +16,20 @@ namespace iocpnet {
 class Decoder {
   public:
     void reset(uint32_t framing, uint32_t max_message) {
-        framing_ = framing;
+        framing_ = uint8_t(framing);
         max_ = max_message;
-        partial_.clear();
-        partial_.shrink_to_fit();
+        partial_.release();
         have_hdr_ = 0;
         need_ = 0;
     }
+    uint32_t framing() const { return framing_; }
     // Feeds n received bytes; calls emit(const uint8_t*, size_t) -> bool for
     // every whole message (RAW: for the bytes as they are). Before each step
     // that may end in a message it asks ready(): when that is false (the
     // receiver paused) it stops with the rest unconsumed; it also stops after
     // a message for which emit returned false. *used: the bytes consumed.
-    // Returns IOCPNET_OK or IOCPNET_E_MESSAGE_TOO_LARGE.
+    // Returns IOCPNET_OK, IOCPNET_E_MESSAGE_TOO_LARGE or IOCPNET_E_NO_MEMORY
+    // (no room for a partial message).
     template <class Ready, class Emit> int feed(const uint8_t *p, size_t n, Ready &&ready, Emit &&emit, size_t *used) {
         const uint8_t *start = p;
         int rc = IOCPNET_OK;
@@ -48,9 +49,9 @@ class Decoder {
     template <class Ready, class Emit> int feed_length(const uint8_t *&p, size_t n, Ready &ready, Emit &emit) {
         while (n && ready()) {
             if (have_hdr_ < 4) {
-                size_t take = 4 - have_hdr_ < n ? 4 - have_hdr_ : n;
+                size_t take = size_t(4 - have_hdr_) < n ? size_t(4 - have_hdr_) : n;
                 memcpy(hdr_ + have_hdr_, p, take);
-                have_hdr_ += unsigned(take), p += take, n -= take;
+                have_hdr_ = uint8_t(have_hdr_ + take), p += take, n -= take;
                 if (have_hdr_ < 4) return IOCPNET_OK;
                 need_ = uint32_t(hdr_[0]) << 24 | uint32_t(hdr_[1]) << 16 | uint32_t(hdr_[2]) << 8 | hdr_[3];
                 if (need_ > max_) return IOCPNET_E_MESSAGE_TOO_LARGE;
@@ -68,7 +69,7 @@ class Decoder {
                 continue;
             }
             size_t take = need_ - partial_.size() < n ? need_ - partial_.size() : n;
-            partial_.insert(partial_.end(), p, p + take); // grows only with bytes received
+            if (!partial_.append(p, take)) return IOCPNET_E_NO_MEMORY; // grows only with bytes received
             p += take, n -= take;
             if (partial_.size() == need_) {
                 have_hdr_ = 0;
@@ -86,7 +87,7 @@ class Decoder {
             if (!nl) {
                 // A trailing '\r' may still be dropped, so allow max_ + 1 bytes.
                 if (partial_.size() + n > size_t(max_) + 1) return IOCPNET_E_MESSAGE_TOO_LARGE;
-                partial_.insert(partial_.end(), p, p + n);
+                if (!partial_.append(p, n)) return IOCPNET_E_NO_MEMORY;
                 p += n;
                 return IOCPNET_OK;
             }
@@ -95,7 +96,7 @@ class Decoder {
             size_t len = chunk;
             if (!partial_.empty()) {
                 if (partial_.size() + chunk > size_t(max_) + 1) return IOCPNET_E_MESSAGE_TOO_LARGE;
-                partial_.insert(partial_.end(), p, nl);
+                if (!partial_.append(p, chunk)) return IOCPNET_E_NO_MEMORY;
                 line = partial_.data(), len = partial_.size();
             }
             if (len && line[len - 1] == '\r') --len;
@@ -108,11 +109,13 @@ class Decoder {
         return IOCPNET_OK;
     }
 
-    uint32_t framing_ = IOCPNET_FRAMING_RAW, max_ = 0;
-    std::vector<uint8_t> partial_;
-    uint8_t hdr_[4] = {};
-    unsigned have_hdr_ = 0;
+    // Packed: the decoder sits in every connection slot (connection.hpp).
+    ByteBuf partial_;
+    uint32_t max_ = 0;
     uint32_t need_ = 0;
+    uint8_t hdr_[4] = {};
+    uint8_t have_hdr_ = 0; // 0..4
+    uint8_t framing_ = IOCPNET_FRAMING_RAW;
 };
 
 // The Frame of one payload on the send side: LENGTH_PREFIX a 4-byte

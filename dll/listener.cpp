@@ -129,8 +129,19 @@ void Port::on_accept_completion(const Completion &cp) {
         if (*refuse) log(IOCPNET_LOG_WARN, "%s", refuse);
         return;
     }
-    WorkerStats::add(owner().stats.accepted, 1);
     std::unique_lock<std::mutex> lk(c->mu);
+    // The TLS / WebSocket state first: on no memory the slot, not yet
+    // visible under any id, goes back as it came.
+    if (!c->pipe.reset(l->opts.framing, l->opts.max_message, ts)) {
+        lk.unlock();
+        conns.release(c);
+        delete ts;
+        be->release(s);
+        uncount_conn();
+        log(IOCPNET_LOG_WARN, "no memory for a new connection: closing it");
+        return;
+    }
+    WorkerStats::add(owner().stats.accepted, 1);
     c->id.store(id_layout::make(c->slot, ++c->gen), std::memory_order_release);
     c->life.store(Life::accepted, std::memory_order_release);
     c->sock = s;
@@ -139,14 +150,12 @@ void Port::on_accept_completion(const Completion &cp) {
     s->ctx = c;
     c->listener = l->id;
     c->opts = l->opts;
-    c->tls = ts;
-    c->pipe.reset(c->opts.framing, c->opts.max_message, ts);
     // The peer as accept saw it: after a reset the socket no longer knows.
     c->peer = cp.peer;
     if (!c->peer.family) net_sock_addr(s->fd, true, &c->peer);
     net_sock_addr(s->fd, false, &c->local);
-    net_set_nodelay(s->fd, c->opts.nodelay);
-    if (c->opts.keepalive_s) net_set_keepalive(s->fd, c->opts.keepalive_s);
+    net_set_nodelay(s->fd, l->opts.nodelay);
+    if (l->opts.keepalive_s) net_set_keepalive(s->fd, l->opts.keepalive_s);
     queue_task(c, Task::start);
 }
 

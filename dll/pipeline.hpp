@@ -19,7 +19,9 @@
 #include <cstring>
 
 #include <memory>
+#include <new>
 
+#include "bytebuf.hpp"
 #include "framing.hpp"
 #include "sendq.hpp"
 #include "ws/session.hpp"
@@ -55,72 +57,89 @@ struct Layer {
 // Between the layer and the decoder sit the bytes that were read but not yet
 // delivered because the receiver paused (iocpnet_pause_recv): they go to the
 // decoder first when it resumes, so nothing is reordered.
+//
+// Size. A Pipeline lives in every connection slot, so what only a TLS or
+// WebSocket connection needs (the layer, the session) sits in an Ext
+// allocated for those alone, and held bytes in a buffer allocated only
+// while a paused receiver leaves some: a plain connection pays three words
+// and the decoder, and its per-message checks look at `ext_` only.
 class Pipeline {
   public:
+    Pipeline() = default;
+    Pipeline(const Pipeline &) = delete;
+    Pipeline &operator=(const Pipeline &) = delete;
+
     // client: this side connected (a WebSocket client masks and sends the
-    // Upgrade request).
-    void reset(uint32_t framing, uint32_t max_message, Layer *layer = nullptr, bool client = false) {
-        framing_ = uint8_t(framing);
+    // Upgrade request). The layer is not owned: its connection frees it
+    // after a reset. False on no memory for a TLS or WebSocket connection's
+    // state: the pipeline is then a plain RAW one and knows no layer.
+    bool reset(uint32_t framing, uint32_t max_message, Layer *layer = nullptr, bool client = false) {
         dec_.reset(framing, max_message);
-        layer_ = layer;
-        ws_.reset(framing == IOCPNET_FRAMING_WEBSOCKET ? new ws::Session(client, max_message) : nullptr);
-        announced_ = !ws_;
-        held_.clear();
-        held_.shrink_to_fit();
+        held_.reset();
+        ext_.reset();
+        if (!layer && framing != IOCPNET_FRAMING_WEBSOCKET) return true;
+        ext_.reset(new (std::nothrow) Ext);
+        if (ext_ && framing == IOCPNET_FRAMING_WEBSOCKET) {
+            ext_->ws.reset(new (std::nothrow) ws::Session(client, max_message));
+            if (!ext_->ws) ext_.reset();
+            else ext_->announced = false;
+        }
+        if (!ext_) {
+            dec_.reset(IOCPNET_FRAMING_RAW, 0);
+            return false;
+        }
+        ext_->layer = layer;
+        return true;
     }
-    uint32_t framing() const { return framing_; }
-    bool holding() const { return !held_.empty(); }
+    uint32_t framing() const { return dec_.framing(); }
+    bool holding() const { return held_ != nullptr; }
     // WebSocket framing: the protocol state above the layer, in the
     // decoder's place (ws_conn.cpp feeds it); NULL for the other framings.
-    ws::Session *ws() const { return ws_.get(); }
+    ws::Session *ws() const { return ext_ ? ext_->ws.get() : nullptr; }
     // Whether the user has heard of the connection (on_accept / on_connect
     // OK): a WebSocket connection is announced after its handshake. Owner only.
-    bool announced() const { return announced_; }
-    void set_announced() { announced_ = true; }
-    Layer *layer() const { return layer_; }
+    bool announced() const { return !ext_ || ext_->announced; }
+    void set_announced() {
+        if (ext_) ext_->announced = true;
+    }
+    Layer *layer() const { return ext_ ? ext_->layer : nullptr; }
     // A payload goes to the wire as framed, unchanged (no layer, no
     // WebSocket client masking): it may be written from the caller's buffer.
-    bool direct() const { return !layer_ && !(ws_ && ws_->client()); }
+    bool direct() const { return !ext_ || (!ext_->layer && !ext_->ws->client()); }
 
     // WebSocket: bytes above the layer to the session, held like the
     // decoder's while the receiver is paused (the session stops at a frame
     // boundary when Events::ready is false). p is the engine's own buffer
     // (the session may unmask in place: ws::Session::feed).
     int ws_deliver(uint8_t *p, size_t n, ws::Events &ev) {
-        if (!held_.empty()) {
-            held_.insert(held_.end(), p, p + n);
-            return IOCPNET_OK;
-        }
+        if (held_) return hold(p, n);
         size_t used = 0;
-        int rc = ws_->feed(p, n, ev, &used);
-        if (rc == IOCPNET_OK && used < n) held_.insert(held_.end(), p + used, p + n);
+        int rc = ext_->ws->feed(p, n, ev, &used);
+        if (rc == IOCPNET_OK && used < n) rc = hold(p + used, n - used);
         return rc;
     }
     int ws_resume(ws::Events &ev) {
-        if (held_.empty()) return IOCPNET_OK;
+        if (!held_) return IOCPNET_OK;
         size_t used = 0;
-        int rc = ws_->feed(held_.data(), held_.size(), ev, &used);
-        if (used >= held_.size() || rc != IOCPNET_OK) {
-            held_.clear();
-            held_.shrink_to_fit();
-        } else {
-            held_.erase(held_.begin(), held_.begin() + ptrdiff_t(used));
-        }
+        int rc = ext_->ws->feed(held_->data(), held_->size(), ev, &used);
+        if (rc != IOCPNET_OK) used = held_->size();
+        unhold(used);
         return rc;
     }
 
     // Payload bytes queued and not yet sent: what max_send_queue_bytes and
     // the stats count (with a layer, not what the queue holds on the wire).
-    size_t queued(const SendQueue &q) const { return layer_ ? layer_->queued(q) : q.bytes(); }
+    size_t queued(const SendQueue &q) const { return ext_ && ext_->layer ? ext_->layer->queued(q) : q.bytes(); }
     // n bytes of the queue's front were sent: how many payload bytes that was.
-    size_t sent(size_t n) { return layer_ ? layer_->sent(n) : n; }
+    size_t sent(size_t n) { return ext_ && ext_->layer ? ext_->layer->sent(n) : n; }
 
     // Received bytes -> emit(const uint8_t *, size_t) -> bool per message,
     // while ready() (the receiver is not paused); the rest is held.
     // IOCPNET_OK or the error that ends the connection (MESSAGE_TOO_LARGE, a
     // layer's error). Owner thread, no lock held.
     template <class Ready, class Emit> int recv(const uint8_t *p, size_t n, Ready &&ready, Emit &&emit) {
-        if (!layer_) return deliver(p, n, ready, emit);
+        Layer *layer = this->layer();
+        if (!layer) return deliver(p, n, ready, emit);
         struct ToDecoder : Layer::Up {
             Pipeline &pl;
             Ready &ready;
@@ -132,7 +151,7 @@ class Pipeline {
                 return rc == IOCPNET_OK;
             }
         } up(*this, ready, emit);
-        int rc = layer_->recv(p, n, up);
+        int rc = layer->recv(p, n, up);
         return rc != IOCPNET_OK ? rc : up.rc;
     }
 
@@ -144,53 +163,50 @@ class Pipeline {
     // slices no larger than one read (RAW on_data stays within kSlice).
     template <class Ready, class Emit> int resume(Ready &&ready, Emit &&emit) {
         static constexpr size_t kSlice = 64 * 1024;
-        if (held_.empty()) return IOCPNET_OK;
-        size_t used = 0;
+        if (!held_) return IOCPNET_OK;
+        size_t used = 0, size = held_->size();
         int rc = IOCPNET_OK;
-        while (rc == IOCPNET_OK && used < held_.size()) {
-            size_t n = held_.size() - used < kSlice ? held_.size() - used : kSlice, got = 0;
-            rc = dec_.feed(held_.data() + used, n, ready, emit, &got);
+        while (rc == IOCPNET_OK && used < size) {
+            size_t n = size - used < kSlice ? size - used : kSlice, got = 0;
+            rc = dec_.feed(held_->data() + used, n, ready, emit, &got);
             used += got;
             if (got < n) break; // paused again, or closed
         }
-        if (used == held_.size()) {
-            held_.clear();
-            held_.shrink_to_fit(); // a paused peer's burst is not kept for good
-        } else {
-            held_.erase(held_.begin(), held_.begin() + ptrdiff_t(used));
-        }
+        unhold(used);
         return rc;
     }
 
     // The frame this connection's framing puts around a payload (see frame_for).
     int frame(const void *data, size_t len, Frame *f) const {
-        return ws_ ? ws_->frame(len, f) : frame_for(framing_, data, len, f);
+        return ext_ && ext_->ws ? ext_->ws->frame(len, f) : frame_for(dec_.framing(), data, len, f);
     }
     int frame(const IoVec *parts, size_t n, size_t len, Frame *f) const {
-        return ws_ ? ws_->frame(len, f) : frame_for(framing_, parts, n, len, f);
+        return ext_ && ext_->ws ? ext_->ws->frame(len, f) : frame_for(dec_.framing(), parts, n, len, f);
     }
 
     // Queues one framed payload; all or nothing. sp: the payload shared with
     // other receivers (send_many) or NULL. False on no memory.
     // A layer transforms the payload, so it is never shared below one.
     bool send(const Frame &f, const void *data, size_t len, SharedPayload *sp, SendQueue &q, BlockCache *cache) {
-        if (!layer_ && !(ws_ && ws_->client())) return q.append(f, data, len, sp, cache);
+        if (direct()) return q.append(f, data, len, sp, cache);
         IoVec part{data, len};
         return send(f, &part, 1, q, cache);
     }
     // The same for a payload in n parts (always copied).
     bool send(const Frame &f, const IoVec *parts, size_t n, SendQueue &q, BlockCache *cache) {
-        if (ws_ && ws_->client()) return send_masked(f, parts, n, q, cache);
-        if (!layer_) return q.append(f, parts, n, cache);
-        return layer_->send(f, parts, n, q, cache) == IOCPNET_OK;
+        if (!ext_) return q.append(f, parts, n, cache);
+        if (ext_->ws && ext_->ws->client()) return send_masked(f, parts, n, q, cache);
+        if (!ext_->layer) return q.append(f, parts, n, cache);
+        return ext_->layer->send(f, parts, n, q, cache) == IOCPNET_OK;
     }
 
     // Bytes as they are (a WebSocket handshake, a control frame), below the
     // framing and above the layer. False on no memory.
     bool send_raw(const uint8_t *p, size_t n, SendQueue &q, BlockCache *cache) {
-        if (!layer_) return q.append(Frame{}, p, n, nullptr, cache);
+        Layer *layer = this->layer();
+        if (!layer) return q.append(Frame{}, p, n, nullptr, cache);
         IoVec part{p, n};
-        return layer_->send(Frame{}, &part, 1, q, cache) == IOCPNET_OK;
+        return layer->send(Frame{}, &part, 1, q, cache) == IOCPNET_OK;
     }
 
   private:
@@ -219,22 +235,39 @@ class Pipeline {
     }
 
     template <class Ready, class Emit> int deliver(const uint8_t *p, size_t n, Ready &ready, Emit &emit) {
-        if (!held_.empty()) { // older bytes wait: these go behind them
-            held_.insert(held_.end(), p, p + n);
-            return IOCPNET_OK;
-        }
+        if (held_) return hold(p, n); // older bytes wait: these go behind them
         size_t used = 0;
         int rc = dec_.feed(p, n, ready, emit, &used);
-        if (rc == IOCPNET_OK && used < n) held_.insert(held_.end(), p + used, p + n);
+        if (rc == IOCPNET_OK && used < n) rc = hold(p + used, n - used);
         return rc;
     }
 
+    // Keeps received bytes a paused receiver did not take, behind those held
+    // already. IOCPNET_OK or IOCPNET_E_NO_MEMORY (which ends the stream).
+    int hold(const uint8_t *p, size_t n) {
+        if (!n) return IOCPNET_OK;
+        if (!held_) held_.reset(new (std::nothrow) ByteBuf);
+        if (held_ && held_->append(p, n)) return IOCPNET_OK;
+        if (held_ && held_->empty()) held_.reset();
+        return IOCPNET_E_NO_MEMORY;
+    }
+    // The first `used` held bytes were delivered; an empty buffer is freed (a
+    // paused peer's burst is not kept for good, and holding() is held_ != NULL).
+    void unhold(size_t used) {
+        if (used >= held_->size()) held_.reset();
+        else held_->consume(used);
+    }
+
+    // What only a TLS or WebSocket connection has (see the class comment).
+    struct Ext {
+        Layer *layer = nullptr;          // TLS; not owned
+        std::unique_ptr<ws::Session> ws; // WebSocket framing
+        bool announced = true;           // see announced()
+    };
+
     Decoder dec_;
-    std::vector<uint8_t> held_;
-    Layer *layer_ = nullptr;
-    std::unique_ptr<ws::Session> ws_;
-    bool announced_ = true;
-    uint8_t framing_ = IOCPNET_FRAMING_RAW;
+    std::unique_ptr<ByteBuf> held_; // NULL unless bytes are held
+    std::unique_ptr<Ext> ext_;      // NULL for a plain connection
 };
 
 } // namespace iocpnet

@@ -39,13 +39,13 @@ bool Port::tls_start(Conn *c, bool client) {
     }
     arm_timer(c, c->deadline);
     if (client) { // the client speaks first
-        if (c->tls->handshake(nullptr, 0) == TlsSession::kFailed) {
+        if (c->tls()->handshake(nullptr, 0) == TlsSession::kFailed) {
             tls_client_failed(c, IOCPNET_E_TLS);
             drive(c);
             return true;
         }
         std::lock_guard<std::mutex> lk(c->mu);
-        c->tls->take_output(c->q);
+        c->tls()->take_output(c->q);
     }
     if (!arm_recv(c)) tls_abandon(c);
     drive(c);
@@ -54,16 +54,16 @@ bool Port::tls_start(Conn *c, bool client) {
 
 void Port::tls_recv(Conn *c, const Completion &cp) {
     Worker &wk = owner();
-    bool client = c->tls->client();
+    bool client = c->tls()->client();
     bool live = c->life.load(std::memory_order_acquire) == (client ? Life::connecting : Life::accepted);
     TlsSession::Step st = TlsSession::kMore;
     if (cp.res > 0) {
         WorkerStats::add(wk.stats.rx, uint64_t(cp.res));
         c->last_rx_ms = wk.now;
-        if (live) st = c->tls->handshake(cp.data, size_t(cp.res));
+        if (live) st = c->tls()->handshake(cp.data, size_t(cp.res));
         be->recv_done(cp);
     } else if (live) {
-        c->tls->set_error(cp.res == 0 ? "the peer closed the connection during the handshake"
+        c->tls()->set_error(cp.res == 0 ? "the peer closed the connection during the handshake"
                                       : iocpnet_strerror(cp.res));
         st = TlsSession::kFailed;
     }
@@ -73,7 +73,7 @@ void Port::tls_recv(Conn *c, const Completion &cp) {
     else if (st == TlsSession::kDone) tls_established(c);
     else {
         std::lock_guard<std::mutex> lk(c->mu);
-        c->tls->take_output(c->q); // our next flight
+        c->tls()->take_output(c->q); // our next flight
     }
 
     // The receive operation, as on_recv does it.
@@ -93,7 +93,7 @@ void Port::tls_recv(Conn *c, const Completion &cp) {
 // The handshake is done: the connection opens and the user hears of it.
 void Port::tls_established(Conn *c) {
     Worker &wk = owner();
-    bool client = c->tls->client();
+    bool client = c->tls()->client();
     uint64_t id, lid;
     {
         std::lock_guard<std::mutex> lk(c->mu);
@@ -103,7 +103,7 @@ void Port::tls_established(Conn *c) {
             c->life.store(Life::open, std::memory_order_release); // visible from here
             c->hs = false;
             c->deadline = 0;
-            c->tls->take_output(c->q); // the last flight, and what the user sent meanwhile
+            c->tls()->take_output(c->q); // the last flight, and what the user sent meanwhile
         }
         id = c->id.load(std::memory_order_relaxed);
         lid = c->listener;
@@ -137,7 +137,7 @@ void Port::tls_established(Conn *c) {
 // on_connect that its connect is owed.
 void Port::tls_abandon(Conn *c) {
     c->hs = false;
-    if (c->tls->client()) tls_client_failed(c, IOCPNET_E_SHUTTING_DOWN); // keeps the close's reason
+    if (c->tls()->client()) tls_client_failed(c, IOCPNET_E_SHUTTING_DOWN); // keeps the close's reason
 }
 
 // The client's connect fails after all: on_connect(status), or the reason
@@ -163,7 +163,7 @@ void Port::tls_client_failed(Conn *c, int status) {
     }
     if (log_enabled(IOCPNET_LOG_DEBUG))
         log(IOCPNET_LOG_DEBUG, "connection %llu: TLS handshake failed: %s", (unsigned long long)id,
-            c->tls->info(IOCPNET_TLS_INFO_ERROR).c_str());
+            c->tls()->info(IOCPNET_TLS_INFO_ERROR).c_str());
 }
 
 void Port::tls_server_failed(Conn *c, bool graceful) {
@@ -173,14 +173,14 @@ void Port::tls_server_failed(Conn *c, bool graceful) {
         if (c->life.load(std::memory_order_acquire) != Life::accepted) return; // destroy got there first
         c->life.store(Life::closed, std::memory_order_release); // the user never heard of it
         // The alert that tells the client why, then the TCP close.
-        c->wire = graceful && c->tls->take_output(c->q) ? Wire::flushing : Wire::cutting;
+        c->wire = graceful && c->tls()->take_output(c->q) ? Wire::flushing : Wire::cutting;
         c->deadline = 0;
     }
     WorkerStats::add(owner().stats.tls_failed, 1);
     if (log_enabled(IOCPNET_LOG_WARN)) {
         char peer[IOCPNET_ADDRSTRLEN] = "?";
         net_format(c->peer, peer, sizeof peer);
-        log(IOCPNET_LOG_WARN, "TLS handshake from %s failed: %s", peer, c->tls->info(IOCPNET_TLS_INFO_ERROR).c_str());
+        log(IOCPNET_LOG_WARN, "TLS handshake from %s failed: %s", peer, c->tls()->info(IOCPNET_TLS_INFO_ERROR).c_str());
     }
 }
 
@@ -192,8 +192,8 @@ int Port::tls_info(uint64_t id, uint32_t what, char *buf, size_t len) {
         std::lock_guard<std::mutex> lk(c->mu);
         if (c->id.load(std::memory_order_relaxed) != id || !c->answers_queries())
             return fail(IOCPNET_E_NOT_FOUND, "no open connection %llu", (unsigned long long)id);
-        if (!c->tls) return fail(IOCPNET_E_UNSUPPORTED, "connection %llu is plain TCP", (unsigned long long)id);
-        s = c->tls->info(what);
+        if (!c->tls()) return fail(IOCPNET_E_UNSUPPORTED, "connection %llu is plain TCP", (unsigned long long)id);
+        s = c->tls()->info(what);
     }
     if (s.size() >= len) return fail(IOCPNET_E_LIMIT, "%zu bytes do not fit in %zu", s.size() + 1, len);
     memcpy(buf, s.c_str(), s.size() + 1);
