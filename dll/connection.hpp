@@ -113,6 +113,8 @@ enum class RecvEnd : uint8_t { none, eof, error };
 // pipeline's Ext pointer (pipeline.hpp). The size is held by a
 // static_assert below the struct.
 struct Conn {
+    // What a message's way through the engine touches comes first (about
+    // three cache lines), what setup, close and queries use after it.
     std::mutex mu;                       // life, wire (when others write it), q, user, the request bits
     std::atomic<uint64_t> id{0};         // 0 = free; written under mu
     std::atomic<Life> life{Life::free};  // written under mu; the owner reads it without
@@ -127,23 +129,23 @@ struct Conn {
     bool hs = false;                     // owner only: a TLS handshake runs (life stays accepted /
                                          // connecting; see tls/tls_flow.cpp)
     uint16_t worker = 0;
-    uint32_t slot = 0;
-    uint64_t gen = 0;                    // of the current or last id; the next uses gen + 1
-    int end_err = IOCPNET_OK;            // owner: the error of recv_end
-    int reason = IOCPNET_OK;             // of the close (mu)
-    int send_err = IOCPNET_OK;           // an inline write's error: the next send completion reports it (mu)
     uint32_t inline_round = 0;           // owner: the worker round of its last inline write
     uint32_t refs = 0;                   // operations in flight + queued tasks (mu)
+    int send_err = IOCPNET_OK;           // an inline write's error: the next send completion reports it (mu)
     ConnKept opts;
+    int end_err = IOCPNET_OK;            // owner: the error of recv_end
     BSock *sock = nullptr;
-    void *user = nullptr;
-    uint64_t listener = 0;
-    int64_t last_rx_ms = 0;              // the worker's loop time of the last receive
-    int64_t deadline = 0;                // connect or close deadline, by phase
-    int64_t timer_at = 0;                // earliest entry in the owner's timer heap; 0 = none
-    NetAddr peer, local;                 // known once connected; formatted on demand
     SendQueue q;
     Pipeline pipe;                       // owner only (its ws() and queued(): also under mu)
+    int64_t last_rx_ms = 0;              // the worker's loop time of the last receive
+    int64_t timer_at = 0;                // earliest entry in the owner's timer heap; 0 = none
+    void *user = nullptr;
+    uint64_t listener = 0;
+    uint64_t gen = 0;                    // of the current or last id; the next uses gen + 1
+    int64_t deadline = 0;                // connect or close deadline, by phase
+    uint32_t slot = 0;
+    int reason = IOCPNET_OK;             // of the close (mu)
+    NetAddr peer, local;                 // known once connected; formatted on demand
 
     // The pipeline's TLS layer, or NULL: TlsSession is the only Layer. The
     // connection owns it; it is freed with the slot, under mu, after the
