@@ -19,7 +19,6 @@
 #include <cstring>
 
 #include <memory>
-#include <new>
 
 #include "bytebuf.hpp"
 #include "framing.hpp"
@@ -73,24 +72,7 @@ class Pipeline {
     // Upgrade request). The layer is not owned: its connection frees it
     // after a reset. False on no memory for a TLS or WebSocket connection's
     // state: the pipeline is then a plain RAW one and knows no layer.
-    bool reset(uint32_t framing, uint32_t max_message, Layer *layer = nullptr, bool client = false) {
-        dec_.reset(framing, max_message);
-        held_.reset();
-        ext_.reset();
-        if (!layer && framing != IOCPNET_FRAMING_WEBSOCKET) return true;
-        ext_.reset(new (std::nothrow) Ext);
-        if (ext_ && framing == IOCPNET_FRAMING_WEBSOCKET) {
-            ext_->ws.reset(new (std::nothrow) ws::Session(client, max_message));
-            if (!ext_->ws) ext_.reset();
-            else ext_->announced = false;
-        }
-        if (!ext_) {
-            dec_.reset(IOCPNET_FRAMING_RAW, 0);
-            return false;
-        }
-        ext_->layer = layer;
-        return true;
-    }
+    bool reset(uint32_t framing, uint32_t max_message, Layer *layer = nullptr, bool client = false);
     uint32_t framing() const { return dec_.framing(); }
     bool holding() const { return held_ != nullptr; }
     // WebSocket framing: the protocol state above the layer, in the
@@ -244,19 +226,10 @@ class Pipeline {
 
     // Keeps received bytes a paused receiver did not take, behind those held
     // already. IOCPNET_OK or IOCPNET_E_NO_MEMORY (which ends the stream).
-    int hold(const uint8_t *p, size_t n) {
-        if (!n) return IOCPNET_OK;
-        if (!held_) held_.reset(new (std::nothrow) ByteBuf);
-        if (held_ && held_->append(p, n)) return IOCPNET_OK;
-        if (held_ && held_->empty()) held_.reset();
-        return IOCPNET_E_NO_MEMORY;
-    }
+    int hold(const uint8_t *p, size_t n);
     // The first `used` held bytes were delivered; an empty buffer is freed (a
     // paused peer's burst is not kept for good, and holding() is held_ != NULL).
-    void unhold(size_t used) {
-        if (used >= held_->size()) held_.reset();
-        else held_->consume(used);
-    }
+    void unhold(size_t used);
 
     // What only a TLS or WebSocket connection has (see the class comment).
     struct Ext {
