@@ -290,7 +290,7 @@ IOCPNET_API int IOCPNET_CALL iocpnet_unlisten(iocpnet_port *port, iocpnet_listen
  * calling thread). Returns the new id at once; on_connect reports the
  * outcome (IOCPNET_OK, CONN_REFUSED, TIMEOUT, UNREACHABLE, ...). Bytes sent
  * before on_connect are queued. Errors: INVALID_ARG, ADDR_INVALID, LIMIT
- * (max_connections), SHUTTING_DOWN, SYSTEM. */
+ * (max_connections, or no descriptor left), SHUTTING_DOWN, SYSTEM. */
 IOCPNET_API int IOCPNET_CALL iocpnet_connect(iocpnet_port *port, const char *host, uint16_t tcp_port,
                                              iocpnet_conn *out);
 
