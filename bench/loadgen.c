@@ -78,11 +78,13 @@ static uint64_t now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Sum of utime+stime of the server process(es), in microseconds. This is the
- * figure the tables use; its unit is a clock tick (10 ms), so it wants runs of
- * a second or more. */
-static double server_cpu_us(void) {
+/* Sum of utime+stime of the server process(es), in microseconds, and of
+ * stime alone in *sys_us (the share spent in the kernel). This is the figure
+ * the tables use; its unit is a clock tick (10 ms), so it wants runs of a
+ * second or more. */
+static double server_cpu_us(double *sys_us) {
     double total = 0;
+    *sys_us = 0;
     long hz = sysconf(_SC_CLK_TCK);
     for (int i = 0; i < opt.npids; i++) {
         char path[64], buf[1024];
@@ -96,7 +98,7 @@ static double server_cpu_us(void) {
         char *p = strrchr(buf, ')');
         unsigned long long ut = 0, st = 0;
         if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2)
-            total += (double)(ut + st) * 1e6 / (double)hz;
+            total += (double)(ut + st) * 1e6 / (double)hz, *sys_us += (double)st * 1e6 / (double)hz;
     }
     return total;
 }
@@ -445,7 +447,7 @@ static int run_echo(void) {
     uint64_t t0 = now_ns();
     uint64_t warm_end = t0 + (uint64_t)(opt.warmup * 1e9), meas_end = warm_end + (uint64_t)(opt.duration * 1e9);
     uint64_t ws = 0, we = 0, count = 0, bytes_checked = 0;
-    double cpu0 = 0, cpu1 = 0, sch0 = 0, sch1 = 0, me0 = 0, me1 = 0;
+    double cpu0 = 0, cpu1 = 0, sys0 = 0, sys1 = 0, sch0 = 0, sch1 = 0, me0 = 0, me1 = 0;
     int measuring = 0, finished = 0, busy = n;
     for (int i = 0; i < n; i++) echo_start(&cs[i], (uint32_t)i);
     struct epoll_event evs[256];
@@ -495,9 +497,9 @@ static int run_echo(void) {
         uint64_t t = now_ns();
         /* The window edges are taken here, between batches, so the CPU reading and
          * the message count describe the same interval. */
-        if (!measuring && t >= warm_end) { measuring = 1; cpu0 = server_cpu_us(); sch0 = server_cpu_us_sched(); me0 = self_cpu_us(); ws = now_ns(); }
+        if (!measuring && t >= warm_end) { measuring = 1; cpu0 = server_cpu_us(&sys0); sch0 = server_cpu_us_sched(); me0 = self_cpu_us(); ws = now_ns(); }
         if (measuring && !finished && t >= meas_end) {
-            finished = 1; we = now_ns(); cpu1 = server_cpu_us(); sch1 = server_cpu_us_sched(); me1 = self_cpu_us();
+            finished = 1; we = now_ns(); cpu1 = server_cpu_us(&sys1); sch1 = server_cpu_us_sched(); me1 = self_cpu_us();
             drain_deadline = t + 5ull * 1000000000u;
         }
         if (finished && busy > 0 && t > drain_deadline) fail("%d echoes missing 5 s after the end", busy);
@@ -511,10 +513,10 @@ static int run_echo(void) {
     }
     if (!errmsg[0] && count == 0) fail("no echo completed in the measured window");
     printf("{\"mode\":\"echo\",\"tls\":%d,\"ws\":%d,\"ok\":%s,\"conns\":%d,\"size\":%d,\"seconds\":%.3f,\"msgs\":%llu,"
-           "\"msgs_per_s\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"server_cpu_us\":%.0f,\"server_cpu_us_sched\":%.0f,"
+           "\"msgs_per_s\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"server_cpu_us\":%.0f,\"server_sys_us\":%.0f,\"server_cpu_us_sched\":%.0f,"
            "\"loadgen_cpu_pct\":%.0f,\"bytes_verified\":%llu,\"error\":\"%s\"}\n",
            opt.tls, opt.ws, errmsg[0] ? "false" : "true", n, size, secs, (unsigned long long)count,
-           secs > 0 ? (double)count / secs : 0.0, p50, p99, cpu1 - cpu0, sch1 - sch0, secs > 0 ? (me1 - me0) / 1e4 / secs : 0.0,
+           secs > 0 ? (double)count / secs : 0.0, p50, p99, cpu1 - cpu0, sys1 - sys0, sch1 - sch0, secs > 0 ? (me1 - me0) / 1e4 / secs : 0.0,
            (unsigned long long)bytes_checked, errmsg);
     return errmsg[0] ? -1 : 0;
 }
@@ -671,7 +673,7 @@ static int run_fanout(void) {
     for (int s = 0; s < ns; s++) sender[s] = (int)((long)s * n / ns);
     uint8_t *msg = malloc((size_t)size);
     struct itimerspec its = {.it_interval = {0, opt.interval_us * 1000L}, .it_value = {0, opt.interval_us * 1000L}};
-    double cpu0 = server_cpu_us(), sch0 = server_cpu_us_sched(), me0 = self_cpu_us();
+    double sys0, sys1, cpu0 = server_cpu_us(&sys0), sch0 = server_cpu_us_sched(), me0 = self_cpu_us();
     uint64_t t0 = now_ns(), t_last_send = 0, t_done = 0;
     timerfd_settime(tfd, 0, &its, NULL);
     int round = 0;
@@ -716,16 +718,16 @@ static int run_fanout(void) {
         }
         fan_poll(round < opt.rounds ? 1 : 10, tfd, &ticks);
     }
-    double cpu1 = server_cpu_us(), sch1 = server_cpu_us_sched(), me1 = self_cpu_us();
+    double cpu1 = server_cpu_us(&sys1), sch1 = server_cpu_us_sched(), me1 = self_cpu_us();
     double secs = t_done ? (double)(t_done - t0) / 1e9 : 0;
     unsigned long long deliveries = (unsigned long long)ns * (unsigned long long)opt.rounds * (unsigned long long)(n - 1);
     printf("{\"mode\":\"fanout\",\"tls\":%d,\"ws\":%d,\"ok\":%s,\"conns\":%d,\"senders\":%d,\"size\":%d,\"rounds\":%d,"
            "\"interval_us\":%d,\"seconds\":%.3f,\"deliveries\":%llu,\"deliveries_per_s\":%.1f,"
-           "\"msgs\":%llu,\"msgs_per_s\":%.1f,\"tail_ms\":%.1f,\"server_cpu_us\":%.0f,\"server_cpu_us_sched\":%.0f,"
+           "\"msgs\":%llu,\"msgs_per_s\":%.1f,\"tail_ms\":%.1f,\"server_cpu_us\":%.0f,\"server_sys_us\":%.0f,\"server_cpu_us_sched\":%.0f,"
            "\"loadgen_cpu_pct\":%.0f,\"error\":\"%s\"}\n",
            opt.tls, opt.ws, errmsg[0] ? "false" : "true", n, ns, size, opt.rounds, opt.interval_us, secs, deliveries,
            secs > 0 ? (double)deliveries / secs : 0.0, deliveries, secs > 0 ? (double)deliveries / secs : 0.0,
-           t_done && t_last_send ? (double)(t_done - t_last_send) / 1e6 : 0.0, cpu1 - cpu0, sch1 - sch0,
+           t_done && t_last_send ? (double)(t_done - t_last_send) / 1e6 : 0.0, cpu1 - cpu0, sys1 - sys0, sch1 - sch0,
            secs > 0 ? (me1 - me0) / 1e4 / secs : 0.0, errmsg);
     return errmsg[0] ? -1 : 0;
 }

@@ -383,8 +383,11 @@ def summarize(rs):
     ok = [r for r in rs if r["ok"]]
     for r in ok:
         r["cpu_us_per_msg"] = r["server_cpu_us"] / r["msgs"]
+        if r.get("server_sys_us") is not None and r["server_cpu_us"] > 0:
+            r["kernel_pct"] = 100 * r["server_sys_us"] / r["server_cpu_us"]
     s = {"runs": len(rs), "ok": len(ok), "poller": "/".join(sorted({r.get("poller", "?") for r in rs}))}
-    for k in ("msgs_per_s", "p50_us", "p99_us", "cpu_us_per_msg", "rss_kib", "tail_ms", "loadgen_cpu_pct", "size"):
+    for k in ("msgs_per_s", "p50_us", "p99_us", "cpu_us_per_msg", "kernel_pct", "rss_kib", "tail_ms", "loadgen_cpu_pct",
+              "size"):
         s[k] = med(ok, k)
     if ok:
         v = [r["msgs_per_s"] for r in ok]
@@ -403,7 +406,7 @@ def table(sc, kind, names, results):
     sums = {n: summarize(results[n]) for n in names}
     bname = BASELINE.get(kind, "libuv")
     base = sums.get(bname, {})
-    hdr = ["server", "polls with", "ok runs", unit, "spread", "p50 µs", "p99 µs", f"CPU µs/{per}", "peak RSS MiB",
+    hdr = ["server", "polls with", "ok runs", unit, "spread", "p50 µs", "p99 µs", f"CPU µs/{per}", "in kernel", "peak RSS MiB",
            f"{unit} ÷ {bname}", f"CPU/{per} ÷ {bname}", "loadgen CPU %"]
     if fan:
         hdr[5:7] = ["tail ms", "–"]
@@ -416,6 +419,7 @@ def table(sc, kind, names, results):
         rows.append([n, s["poller"], f"{s['ok']}/{s['runs']}", fmt(s["msgs_per_s"], ",.0f"),
                      "–" if s.get("spread") is None else f"±{s['spread'] / 2:.0f}%", *lat,
                      fmt(s["cpu_us_per_msg"], ".3f"),
+                     "–" if s.get("kernel_pct") is None else f"{s['kernel_pct']:.0f}%",
                      fmt(s["rss_kib"] / 1024 if s["rss_kib"] is not None else None, ".1f"),
                      ratio("msgs_per_s"), ratio("cpu_us_per_msg"), fmt(s["loadgen_cpu_pct"], ".0f")])
     if fan:  # no latency percentiles: drop the empty column

@@ -106,22 +106,23 @@ int Port::connect(const char *host, uint16_t tcp_port, const ConnOpts &o, uint64
     // Counted before the second `stopping` check, so destroy either sees this
     // connection (and sweeps it) or the connect fails.
     uint32_t live = live_conns.fetch_add(1) + 1;
+    // `what` NULL: the failing call already recorded the detail (formatting
+    // last_error() into itself would read the buffer it writes).
     auto uncount = [&](int code, const char *what) {
         uncount_conn();
-        return fail(code, "%s", what);
+        return what ? fail(code, "%s", what) : code;
     };
     if (stopping.load()) return uncount(IOCPNET_E_SHUTTING_DOWN, "the port is being destroyed");
     if (max_conns && live > max_conns) return uncount(IOCPNET_E_LIMIT, "max_connections reached");
     TlsSession *ts = nullptr;
     if (o.tls && (rc = TlsSession::create(o.tls, o.server_name ? o.server_name : host, &ts)) != IOCPNET_OK) {
-        std::string why = last_error();
-        return uncount(rc, why.c_str());
+        return uncount(rc, nullptr);
     }
     BSock *s = nullptr;
     rc = be->open_stream(a, &s);
     if (rc != IOCPNET_OK) {
         delete ts;
-        return uncount(rc, last_error());
+        return uncount(rc, nullptr);
     }
     Conn *c = conns.alloc();
     if (!c) {

@@ -108,11 +108,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 #endif
     iocpnet_set_log(IOCPNET_LOG_WARN, sample_log, NULL);
-    iocpnet_config_init(&cfg);
-    cfg.worker_threads = opt.threads ? opt.threads : 1; /* one connection: one worker is plenty */
-    cfg.backend = opt.backend;
-    memset(&cbs, 0, sizeof cbs);
-    cbs.struct_size = sizeof cbs;
+    sample_port_setup(&opt, &cfg, &cbs);
+    if (!opt.threads) cfg.worker_threads = 1; /* one connection: one worker is plenty */
     cbs.on_connect = on_connect;
     cbs.on_data = on_data;
     cbs.on_close = on_close;

@@ -345,13 +345,8 @@ int main(int argc, char **argv)
     rooms_init();
     iocpnet_set_log(IOCPNET_LOG_WARN, sample_log, NULL);
 
-    iocpnet_config_init(&cfg);
-    cfg.worker_threads = opt.threads;
-    cfg.backend = opt.backend;
-    cfg.max_send_queue_bytes = opt.max_queue;
+    sample_port_setup(&opt, &cfg, &cbs);
     cfg.idle_timeout_ms = opt.idle_timeout_s * 1000u;
-    memset(&cbs, 0, sizeof cbs);
-    cbs.struct_size = sizeof cbs;
     cbs.on_accept = on_accept;
     cbs.on_data = on_data;
     cbs.on_close = on_close;

@@ -325,12 +325,7 @@ int main(int argc, char **argv)
 
     iocpnet_conn_options_init(&proxy.copt);
     proxy.copt.half_open = 1;
-    iocpnet_config_init(&cfg);
-    cfg.worker_threads = opt.threads;
-    cfg.backend = opt.backend;
-    cfg.max_send_queue_bytes = opt.max_queue;
-    memset(&cbs, 0, sizeof cbs);
-    cbs.struct_size = sizeof cbs;
+    sample_port_setup(&opt, &cfg, &cbs);
     cbs.on_accept = on_accept;
     cbs.on_connect = on_connect;
     cbs.on_data = on_data;

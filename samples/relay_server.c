@@ -148,12 +148,7 @@ int main(int argc, char **argv)
     sample_mutex_init(&relay.lock);
     iocpnet_set_log(IOCPNET_LOG_WARN, sample_log, NULL);
 
-    iocpnet_config_init(&cfg);
-    cfg.worker_threads = opt.threads;
-    cfg.backend = opt.backend;
-    cfg.max_send_queue_bytes = opt.max_queue;
-    memset(&cbs, 0, sizeof cbs);
-    cbs.struct_size = sizeof cbs;
+    sample_port_setup(&opt, &cfg, &cbs);
     cbs.on_accept = on_accept;
     cbs.on_data = on_data;
     cbs.on_close = on_close;

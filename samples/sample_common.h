@@ -183,6 +183,18 @@ static inline int sample_tls(const sample_options *o, int server, iocpnet_tls **
     return 0;
 }
 
+/* The port configuration the command line asks for (--threads, --backend,
+ * --max-queue; the engine's defaults otherwise) and callbacks with none set. */
+static inline void sample_port_setup(const sample_options *o, iocpnet_config *cfg, iocpnet_callbacks *cbs)
+{
+    iocpnet_config_init(cfg);
+    cfg->worker_threads = o->threads;
+    cfg->backend = o->backend;
+    cfg->max_send_queue_bytes = o->max_queue;
+    memset(cbs, 0, sizeof *cbs);
+    cbs->struct_size = sizeof *cbs;
+}
+
 /* Creates the port from the options, listens on --host/--port (with copt,
  * which may be NULL) and prints "listening on HOST:PORT" once ready: the
  * start-up every sample server shares. Returns 0, or 1 after reporting. */

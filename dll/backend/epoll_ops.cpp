@@ -138,18 +138,9 @@ long EpollBackend::send_now(BSock *bs, const IoVec *iov, unsigned n) {
     EpollWorker &w = owner(s);
     n = n < IOV_MAX ? n : IOV_MAX; // fewer is a partial write: the core queues the rest
     for (unsigned i = 0; i < n; i++) w.iov[i] = iovec{const_cast<void *>(iov[i].base), iov[i].len};
-    msghdr m{};
-    m.msg_iov = w.iov;
-    m.msg_iovlen = n;
-    ssize_t r;
-    do r = sendmsg(int(s->fd), &m, MSG_NOSIGNAL | MSG_DONTWAIT);
-    while (r < 0 && errno == EINTR);
-    if (r >= 0) return long(r);
-    int e = errno;
-    if (e == EAGAIN || e == EWOULDBLOCK) return kSendLater;
-    // No log here: the caller holds a connection's lock and the log hook is
-    // user code. The send the core submits next fails too, and logs.
-    return net_error(e);
+    // No log on failure: the caller holds a connection's lock and the log hook
+    // is user code. The send the core submits next fails too, and logs.
+    return net_write_now(int(s->fd), w.iov, n);
 }
 
 void EpollBackend::cancel(BSock *bs) {
@@ -161,19 +152,12 @@ void EpollBackend::cancel(BSock *bs) {
 // ---------------------------------------------------------------- readiness
 
 bool EpollBackend::try_send(EpollSock *s, const iovec *iov, unsigned n, Completion *c) {
-    ssize_t r = 0; // nothing to write completes with 0 bytes
+    long r = 0; // nothing to write completes with 0 bytes
     size_t total = 0;
     for (unsigned i = 0; i < n; i++) total += iov[i].iov_len;
-    if (total > 0) {
-        msghdr m{};
-        m.msg_iov = const_cast<iovec *>(iov);
-        m.msg_iovlen = n;
-        do r = sendmsg(int(s->fd), &m, MSG_NOSIGNAL | MSG_DONTWAIT);
-        while (r < 0 && errno == EINTR);
-        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
-    }
+    if (total > 0 && (r = net_write_now(int(s->fd), iov, n)) == kSendLater) return false;
     if (r < 0) log(IOCPNET_LOG_DEBUG, "epoll: send (fd %d): %s", int(s->fd), strerror(errno));
-    *c = make(Op::send, true, r >= 0 ? int(r) : net_error(errno), s);
+    *c = make(Op::send, true, int(r), s);
     return true;
 }
 

@@ -67,6 +67,23 @@ AcceptFault net_accept_fault(int e) {
     }
 }
 
+long net_write_now(int fd, const iovec *iov, unsigned n) {
+    ssize_t r;
+    if (n == 1) {
+        do r = ::send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        while (r < 0 && errno == EINTR);
+    } else {
+        msghdr m{};
+        m.msg_iov = const_cast<iovec *>(iov);
+        m.msg_iovlen = n;
+        do r = sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+        while (r < 0 && errno == EINTR);
+    }
+    if (r >= 0) return long(r);
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return kSendLater;
+    return net_error(errno);
+}
+
 void net_shutdown_write(sock_t s) { shutdown(int(s), SHUT_WR); }
 
 void net_set_abortive(sock_t s) {

@@ -1,6 +1,8 @@
 // What the POSIX backends (io_uring and epoll) share: socket creation and
 // one policy for accept errors.
 #pragma once
+#include <sys/uio.h>
+
 #include "backend.hpp"
 
 namespace iocpnet {
@@ -21,5 +23,11 @@ int net_listen_socket(const Addr &a, int backlog, int *fd);
 enum class AcceptFault : uint8_t { retry, pause, fatal };
 AcceptFault net_accept_fault(int err);
 constexpr int kAcceptPauseMs = 50;
+
+// One non-blocking write of iov[0..n) to a stream socket: the bytes written
+// (fewer is a partial write), kSendLater when the socket is full, or an
+// IOCPNET_E_* code with errno left as the system set it. Never logs: the
+// core's inline send calls it under a connection's lock.
+long net_write_now(int fd, const iovec *iov, unsigned n);
 
 } // namespace iocpnet

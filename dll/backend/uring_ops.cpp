@@ -350,28 +350,15 @@ void UringBackend::send(BSock *b, const IoVec *iov, unsigned n) {
     s->send_busy = true;
 }
 
-// One non-blocking write from iov: the bytes written, kSendLater when the
-// socket is full, or an IOCPNET_E_* code. Never logs (send_now's caller
-// holds a connection's lock).
+// One non-blocking write from iov (see net_write_now); at most kIov parts,
+// 1 GiB each: more is a partial write. Never logs (send_now's caller holds a
+// connection's lock).
 long UringBackend::write_now(UringSock *s, const IoVec *iov, unsigned n) {
-    ssize_t r;
-    if (n == 1) {
-        size_t len = std::min<size_t>(iov[0].len, size_t(1) << 30);
-        do r = ::send(int(s->fd), iov[0].base, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-        while (r < 0 && errno == EINTR);
-    } else {
-        iovec v[UringSendMem::kIov];
-        n = std::min(n, UringSendMem::kIov); // more is a partial write
-        for (unsigned i = 0; i < n; i++) v[i] = iovec{const_cast<void *>(iov[i].base), iov[i].len};
-        msghdr m{};
-        m.msg_iov = v;
-        m.msg_iovlen = n;
-        do r = ::sendmsg(int(s->fd), &m, MSG_NOSIGNAL | MSG_DONTWAIT);
-        while (r < 0 && errno == EINTR);
-    }
-    if (r >= 0) return long(r);
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return kSendLater;
-    return net_error(errno);
+    iovec v[UringSendMem::kIov];
+    n = std::min(n, UringSendMem::kIov);
+    for (unsigned i = 0; i < n; i++)
+        v[i] = iovec{const_cast<void *>(iov[i].base), std::min<size_t>(iov[i].len, size_t(1) << 30)};
+    return net_write_now(int(s->fd), v, n);
 }
 
 // A queued send written at once on the owner's thread, as the epoll backend

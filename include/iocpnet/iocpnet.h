@@ -257,7 +257,13 @@ IOCPNET_API int IOCPNET_CALL iocpnet_set_callbacks(iocpnet_port *port, const ioc
 IOCPNET_API int IOCPNET_CALL iocpnet_post(iocpnet_port *port, void(IOCPNET_CALL *fn)(void *arg), void *arg);
 
 /* Copies the port's counters into *out, writing at most out->struct_size
- * bytes. Errors: INVALID_ARG (NULL, struct_size below 8). */
+ * bytes. Any thread. The counters are read one by one while the workers run,
+ * so two of them may disagree for a moment: connections_open counts every
+ * connection that holds resources, from accept or connect until its slot is
+ * released after on_close, including incoming connections still in their
+ * TLS or WebSocket handshake (on_accept not yet called) and refused ones
+ * until their socket is closed (tls_handshakes_failed may already count
+ * them). Errors: INVALID_ARG (NULL, struct_size below 8). */
 IOCPNET_API int IOCPNET_CALL iocpnet_get_stats(iocpnet_port *port, iocpnet_stats *out);
 
 /* -------------------------------------------------------------- listening */
@@ -290,7 +296,7 @@ IOCPNET_API int IOCPNET_CALL iocpnet_unlisten(iocpnet_port *port, iocpnet_listen
  * calling thread). Returns the new id at once; on_connect reports the
  * outcome (IOCPNET_OK, CONN_REFUSED, TIMEOUT, UNREACHABLE, ...). Bytes sent
  * before on_connect are queued. Errors: INVALID_ARG, ADDR_INVALID, LIMIT
- * (max_connections), SHUTTING_DOWN, SYSTEM. */
+ * (max_connections, or no descriptor left), SHUTTING_DOWN, SYSTEM. */
 IOCPNET_API int IOCPNET_CALL iocpnet_connect(iocpnet_port *port, const char *host, uint16_t tcp_port,
                                              iocpnet_conn *out);
 
