@@ -64,7 +64,7 @@ TEST_CASE("byte buffer: clear keeps the memory for the next partial message, rel
     REQUIRE(b.size() == 0);
 }
 
-TEST_CASE("pipeline: a plain connection has no layer, session or held bytes; a WebSocket or TLS one has") {
+TEST_CASE("pipeline: a plain connection carries no layer, session or held bytes, a WebSocket or TLS one does") {
     Pipeline p;
     for (uint32_t f : {IOCPNET_FRAMING_RAW, IOCPNET_FRAMING_LENGTH_PREFIX, IOCPNET_FRAMING_LINE}) {
         REQUIRE(p.reset(f, 1024));
