@@ -30,7 +30,7 @@ fuzz_one() {
     failed=$((failed + 1))
   fi
 }
-fuzz_one framing_fuzz "$secs" 4096 "$root/tests/fuzz/framing_fuzz.cpp"
+fuzz_one framing_fuzz "$secs" 4096 "$root/tests/fuzz/framing_fuzz.cpp" "$root/dll/bytebuf.cpp"
 fuzz_one ws_fuzz "$secs" 4096 "$root/tests/fuzz/ws_fuzz.cpp" "$root"/dll/ws/*.cpp "$root/dll/errors.cpp"
 fuzz_one tls_fuzz "$tls_secs" 8192 "$root/tests/fuzz/tls_fuzz.cpp" "$root/dll/tls/tls_openssl.cpp" \
   "$root/dll/sendq.cpp" "$root/dll/errors.cpp" -lssl -lcrypto
