@@ -149,9 +149,13 @@ int Port::connect(const char *host, uint16_t tcp_port, const ConnOpts &o, uint64
     s->ctx = c;
     c->opts = o;
     if (c->pipe.ws()) { // the Upgrade request goes before anything the user queues
-        std::string req = c->pipe.ws()->client_request(o.ws_host, o.ws_path.empty() ? "/" : o.ws_path);
-        if (!ws_queue_locked(c, reinterpret_cast<const uint8_t *>(req.data()), req.size()))
-            close_locked(c, IOCPNET_E_NO_MEMORY, true); // on_connect(NO_MEMORY) follows
+        bool queued = false;
+        try { // the slot has an id now: no exception may leave it behind
+            std::string req = c->pipe.ws()->client_request(o.ws_host, o.ws_path.empty() ? "/" : o.ws_path);
+            queued = ws_queue_locked(c, reinterpret_cast<const uint8_t *>(req.data()), req.size());
+        } catch (const std::bad_alloc &) {
+        }
+        if (!queued) close_locked(c, IOCPNET_E_NO_MEMORY, true); // on_connect(NO_MEMORY) follows
     }
     net_addr_from(a, &c->peer);
     net_set_nodelay(s->fd, o.nodelay);

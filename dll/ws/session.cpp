@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <new>
 #include <random>
 
 #include "errors.hpp"
@@ -59,17 +60,26 @@ std::string Session::client_request(const std::string &host, const std::string &
 int Session::feed(uint8_t *p, size_t n, Events &ev, size_t *used) {
     *used = n; // unless the receiver pauses
     if (dead_) return IOCPNET_OK;
-    size_t head = 0;
-    if (!open_.load(std::memory_order_relaxed)) {
-        int rc = handshake(p, n, &head, ev);
-        if (rc != IOCPNET_OK || !open_.load(std::memory_order_relaxed) || dead_) return rc;
-        p += head, n -= head;
-        if (!ev.upgraded()) return IOCPNET_OK;
+    // The head, a fragmented message and the replies grow with what the peer
+    // sends: out of memory ends this connection (close code 1011), never the
+    // worker's loop halfway through a completion.
+    try {
+        size_t head = 0;
+        if (!open_.load(std::memory_order_relaxed)) {
+            int rc = handshake(p, n, &head, ev);
+            if (rc != IOCPNET_OK || !open_.load(std::memory_order_relaxed) || dead_) return rc;
+            p += head, n -= head;
+            if (!ev.upgraded()) return IOCPNET_OK;
+        }
+        size_t took = n;
+        int rc = frames(p, n, ev, &took);
+        *used = head + took;
+        return rc;
+    } catch (const std::bad_alloc &) {
+        dead_ = true;
+        *used = n;
+        return IOCPNET_E_NO_MEMORY;
     }
-    size_t took = n;
-    int rc = frames(p, n, ev, &took);
-    *used = head + took;
-    return rc;
 }
 
 // Collects the head (bounded by kMaxHead) and answers it. *used: bytes of p

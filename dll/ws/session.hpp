@@ -52,8 +52,8 @@ class Session {
 
     // Received bytes. IOCPNET_OK (also when Events::end was called), or
     // MESSAGE_TOO_LARGE / PROTOCOL: the peer broke the protocol (a server
-    // before the upgrade has then output its 400 already); close_frame gives
-    // the close to send. *used: the bytes taken; fewer than n only when
+    // before the upgrade has then output its 400 already), or NO_MEMORY (the
+    // session takes nothing more); close_frame gives the close to send. *used: the bytes taken; fewer than n only when
     // ev.ready() turned false (the rest is for a later feed).
     // p is writable: a masked frame that arrived whole is unmasked in place
     // and delivered from there (no copy), so the bytes taken may be changed.
