@@ -3,9 +3,9 @@
 // escape as an exception (on a worker it would abandon a completion halfway
 // and leave the connection's slot for good).
 //
-// This test program's operator new fails large allocations on demand (this
-// thread only); delete pairs with it through malloc/free, so sanitizers see
-// matching calls.
+// This test program's operator new (every form but the aligned ones) fails
+// large allocations on demand (this thread only); delete pairs with it
+// through malloc/free, so sanitizers see matching calls.
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -36,7 +36,17 @@ struct Quiet : iocpnet::ws::Events {
 
 void *operator new(size_t n) { return allocate(n); }
 void *operator new[](size_t n) { return allocate(n); }
+void *operator new(size_t n, const std::nothrow_t &) noexcept {
+    try {
+        return allocate(n);
+    } catch (const std::bad_alloc &) {
+        return nullptr;
+    }
+}
+void *operator new[](size_t n, const std::nothrow_t &t) noexcept { return operator new(n, t); }
 void operator delete(void *p) noexcept { std::free(p); }
+void operator delete(void *p, const std::nothrow_t &) noexcept { std::free(p); }
+void operator delete[](void *p, const std::nothrow_t &) noexcept { std::free(p); }
 void operator delete[](void *p) noexcept { std::free(p); }
 void operator delete(void *p, size_t) noexcept { std::free(p); }
 void operator delete[](void *p, size_t) noexcept { std::free(p); }
