@@ -2,6 +2,8 @@
 // thread's last error message names the system's reason.
 #include "support.hpp"
 
+// POSIX only: Windows sockets are handles with no per-process limit a test
+// could lower the way RLIMIT_NOFILE is lowered here.
 #ifndef _WIN32
 #include <sys/resource.h>
 #include <unistd.h>
