@@ -306,9 +306,14 @@ class Recorder {
             l->state = 1;
             l->listener = lis;
             l->events.push_back({Ev::accept, 0, 0});
-            r->accepted_.push_back(c);
         }
         if (r->on_accept) r->on_accept(port, lis, c);
+        {
+            // Counted once the test's own hook has returned: wait_accepted
+            // then sees what the hook stored.
+            std::lock_guard<std::mutex> lk(r->mu_);
+            r->accepted_.push_back(c);
+        }
         r->leave(l);
     }
     static void IOCPNET_CALL cb_connect(void *user, iocpnet_port *port, iocpnet_conn c, int status) {
