@@ -1,6 +1,7 @@
 # Sourced by the ctest-based suites: runs ctest in build dir $1 with the
 # remaining arguments, then prints "$name: N passed, M failed" from ctest's
-# summary and returns non-zero unless everything passed.
+# summary and returns non-zero unless everything passed. The counts stay in
+# suite_passed and suite_failed for a suite that checks more afterwards.
 run_ctest_suite() {
   local dir=$1; shift
   local log line passed failed total
@@ -16,5 +17,6 @@ run_ctest_suite() {
     passed=0 failed=1
   fi
   echo "$name: $passed passed, $failed failed"
+  suite_passed=$passed suite_failed=$failed
   [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
 }

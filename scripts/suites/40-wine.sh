@@ -39,13 +39,32 @@ if [ "${napi:-0}" -eq 0 ]; then
   echo "$name: 0 passed, 1 failed"
   exit 1
 fi
-# One wineserver for the whole run instead of one per test (-p: persist),
-# and its services started by a program whose output goes nowhere (the
-# services inherit the first program's stdout, which ctest would wait on).
-wineserver -p 60 >/dev/null 2>&1 || true
+# One wineserver for the whole run, kept alive until the end (-p without a
+# delay: forever). A server left by the build (catch_discover_tests) would
+# exit 3 s after its last program, and a program that starts just as it
+# exits dies silently with status 0 before main (Wine's client ends when the
+# server's connection closes). "wineserver -p" does not change a running
+# server's delay, so that one is stopped first. The services are started by
+# a program whose output goes nowhere (they inherit the first program's
+# stdout, which ctest would wait on).
+wineserver -k >/dev/null 2>&1 || true
+wineserver -w >/dev/null 2>&1 || true
+if ! wineserver -p >/dev/null 2>&1; then
+  echo "$name: could not start a persistent wineserver"
+  echo "$name: 0 passed, 1 failed"
+  exit 1
+fi
 wine cmd.exe /c exit </dev/null >/dev/null 2>&1 || true
+source "$root/scripts/wine-server.sh"
+server=$(wine_server_pid)
 source "$root/scripts/ctest-suite.sh"
 run_ctest_suite "$dir" --timeout 120
 status=$?
+# A replaced server means some program may have lost its server mid-run.
+if [ -z "$server" ] || [ "$(wine_server_pid)" != "$server" ]; then
+  echo "$name: the wineserver (pid ${server:-none}) did not last the whole run"
+  echo "$name: $suite_passed passed, $((suite_failed + 1)) failed"
+  status=1
+fi
 wineserver -k >/dev/null 2>&1 || true
 exit $status

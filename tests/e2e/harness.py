@@ -111,8 +111,12 @@ class Server(Program):
             if line is None:  # it exited: collect all it said
                 self.err.thread.join(DEADLINE)
             self.stop()
-            raise AssertionError("%s did not start (%r), exit status %s:\n%s"
-                                 % (name, line, self.proc.returncode, self.stderr_text()))
+            hint = ""
+            if line is None and self.proc.returncode == 0 and not self.err.all and CONFIG.wrapper:
+                # Wine ends a program silently with 0 when its wineserver goes away.
+                hint = " (ended silently with 0 under %s: did the wineserver exit?)" % CONFIG.wrapper[0]
+            raise AssertionError("%s did not start (%r), exit status %s%s:\n%s"
+                                 % (name, line, self.proc.returncode, hint, self.stderr_text()))
         self.port = int(line.rsplit(":", 1)[1])
 
     def terminate(self):
