@@ -42,6 +42,7 @@ TEST_CASE("connect_ex to a closed IPv6 port is refused too", "[connect][ipv6]") 
 
 TEST_CASE("many refused connects at once each get exactly one on_connect", "[connect]") {
     uint16_t closed = raw::unused_port();
+    REQUIRE(closed != 0);
     Recorder cli;
     Port cp(&cli);
     std::vector<iocpnet_conn> conns;

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <random>
 
 #ifdef _WIN32
 #  ifndef _WIN32_WINNT
@@ -309,10 +310,19 @@ void Socket::close() {
 }
 
 uint16_t unused_port() {
-    Socket l = Socket::listen("127.0.0.1", 0, 1);
-    uint16_t p = l.local_port();
-    l.close();
-    return p;
+    // Below every system's ephemeral range (Linux 32768-60999, Windows
+    // 49152-65535): a port from there could be taken by a parallel test's
+    // port-0 listener, or be a connect's own local port, and a connect from
+    // port P to port P connects to itself. A random start keeps parallel
+    // tests apart.
+    std::random_device rd;
+    unsigned start = rd() % 12000;
+    for (unsigned i = 0; i < 12000; i++) {
+        uint16_t p = static_cast<uint16_t>(20000 + (start + i) % 12000);
+        Socket l = Socket::listen("127.0.0.1", p, 1);
+        if (l.valid()) return p; // bound: nothing listens on it
+    }
+    return 0;
 }
 
 bool ipv6_loopback_available() {

@@ -77,7 +77,8 @@ class Socket {
 };
 
 // A TCP port on 127.0.0.1 that nothing listens on right now (bound, then
-// closed): connecting to it is refused.
+// closed), outside the ephemeral range: connecting to it is refused. 0 when
+// none is free.
 uint16_t unused_port();
 
 // Whether this machine can listen and connect on ::1.
