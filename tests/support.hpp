@@ -324,12 +324,17 @@ class Recorder {
             if (l->state != 0) r->problem_locked(c, "on_connect in state " + std::to_string(l->state));
             if (status > 0) r->problem_locked(c, "on_connect with positive status");
             l->state = status == IOCPNET_OK ? 1 : 3;
-            l->connect_status = status;
             l->events.push_back({Ev::connect, status, 0});
+        }
+        if (r->on_connect) r->on_connect(port, c, status);
+        {
+            // Like an accept: the outcome shows once the test's hook has
+            // returned, so a wait on it also sees what the hook stored.
+            std::lock_guard<std::mutex> lk(r->mu_);
+            l->connect_status = status;
             if (status == IOCPNET_OK) r->connected_.push_back(c);
             else r->connect_failed_++;
         }
-        if (r->on_connect) r->on_connect(port, c, status);
         r->leave(l);
     }
     static void IOCPNET_CALL cb_data(void *user, iocpnet_port *port, iocpnet_conn c, const uint8_t *d, size_t n) {

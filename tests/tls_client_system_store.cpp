@@ -51,11 +51,9 @@ TEST_CASE("TLS: a client without a CA uses the system's store and refuses the te
     Recorder srv, cli;
     std::mutex mu;
     std::string reason;
-    std::atomic<bool> got_reason{false};
     cli.on_connect = [&](iocpnet_port *p, iocpnet_conn c, int) {
         std::lock_guard<std::mutex> lk(mu);
         reason = tls_info(p, c, IOCPNET_TLS_INFO_ERROR);
-        got_reason = true;
     };
     Port sp(&srv), cp(&cli);
     iocpnet_conn_options so = tls_conn_options(server_tls);
@@ -65,7 +63,6 @@ TEST_CASE("TLS: a client without a CA uses the system's store and refuses the te
     REQUIRE_RC(iocpnet_tls_release(raw_tls), IOCPNET_OK); // the connection keeps its own reference
     REQUIRE(wait_until([&] { return cli.connect_status(c) != 1; }));
     CHECK(rc_name(cli.connect_status(c)) == rc_name(IOCPNET_E_TLS));
-    REQUIRE(wait_until([&] { return got_reason.load(); })); // the status is recorded before this callback runs
     {
         std::lock_guard<std::mutex> lk(mu);
         INFO("reason: " << reason);
