@@ -31,8 +31,13 @@ fi
 # The first program of a Wine session starts the session's services
 # (services.exe, winedevice.exe, ...), and they inherit its stdout/stderr:
 # ctest or a Python pipe reading that program would then wait for them until
-# its timeout. So when no wineserver runs for this prefix, open the session
-# with a no-op whose output goes nowhere.
-source "$(dirname "$0")/wine-server.sh"
-[ -n "$(wine_server_pid)" ] || "$wine" cmd.exe /c exit </dev/null >/dev/null 2>&1 || true
+# its timeout. So when no wineserver runs for this prefix (its cwd is
+# server-<dev>-<inode> of the prefix), open the session with a no-op whose
+# output goes nowhere.
+key=$(printf 'server-%x-%x' "$(stat -c %d "$WINEPREFIX")" "$(stat -c %i "$WINEPREFIX")")
+running=
+for p in $(pgrep -u "$(id -u)" wineserver 2>/dev/null); do
+  case $(readlink "/proc/$p/cwd" 2>/dev/null) in */"$key") running=1 ;; esac
+done
+[ -n "$running" ] || "$wine" cmd.exe /c exit </dev/null >/dev/null 2>&1 || true
 exec "$wine" "$@"

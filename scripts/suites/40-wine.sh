@@ -40,31 +40,54 @@ if [ "${napi:-0}" -eq 0 ]; then
   exit 1
 fi
 # One wineserver for the whole run, kept alive until the end (-p without a
-# delay: forever). A server left by the build (catch_discover_tests) would
-# exit 3 s after its last program, and a program that starts just as it
-# exits dies silently with status 0 before main (Wine's client ends when the
-# server's connection closes). "wineserver -p" does not change a running
-# server's delay, so that one is stopped first. The services are started by
-# a program whose output goes nowhere (they inherit the first program's
-# stdout, which ctest would wait on).
+# delay: forever; "-p" does not change a running server, so the build's is
+# stopped first) and run in this script's foreground (-f) so that its end is
+# seen. When a wineserver goes, every Windows program connected to it ends
+# at once, silently and with status 0 (Wine's client dies when the server's
+# connection closes): the tests running then fail for no fault of theirs.
+# The services are started by a program whose output goes nowhere (they
+# inherit the first program's stdout, which ctest would wait on).
+srvlog=$dir/wineserver.log
+start_server() {
+  wineserver -f -p >/dev/null 2>>"$srvlog" &
+  server=$!
+  local i
+  for i in $(seq 100); do
+    [ -S "/proc/$server/cwd/socket" ] && break
+    kill -0 "$server" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -S "/proc/$server/cwd/socket" ] || return 1
+  wine cmd.exe /c exit </dev/null >/dev/null 2>&1 || true
+}
 wineserver -k >/dev/null 2>&1 || true
 wineserver -w >/dev/null 2>&1 || true
-if ! wineserver -p >/dev/null 2>&1; then
-  echo "$name: could not start a persistent wineserver"
+: >"$srvlog"
+if ! start_server; then
+  echo "$name: could not start a wineserver"; cat "$srvlog"
   echo "$name: 0 passed, 1 failed"
   exit 1
 fi
-wine cmd.exe /c exit </dev/null >/dev/null 2>&1 || true
-source "$root/scripts/wine-server.sh"
-server=$(wine_server_pid)
 source "$root/scripts/ctest-suite.sh"
 run_ctest_suite "$dir" --timeout 120
 status=$?
-# A replaced server means some program may have lost its server mid-run.
-if [ -z "$server" ] || [ "$(wine_server_pid)" != "$server" ]; then
-  echo "$name: the wineserver (pid ${server:-none}) did not last the whole run"
-  echo "$name: $suite_passed passed, $((suite_failed + 1)) failed"
-  status=1
+if ! kill -0 "$server" 2>/dev/null; then
+  # The emulator's server ended mid-run (seen in CI twice, under Wine 8.0,
+  # not locally). Said loudly, with its status and stderr; the tests that
+  # failed are run once more on a new server and that result counts. A test
+  # failing without this stays failed.
+  wait "$server"
+  code=$?
+  echo "$name: the wineserver ended during the run: status $code$([ $code -gt 128 ] && echo " (signal $((code - 128)))"); its stderr:"
+  sed 's/^/  | /' "$srvlog" | tail -n 20
+  if [ "$suite_failed" -gt 0 ] && start_server; then
+    first_passed=$suite_passed
+    echo "$name: running the $suite_failed failed test(s) again on a new wineserver (pid $server)"
+    run_ctest_suite "$dir" --timeout 120 --rerun-failed
+    status=$?
+    echo "$name: $((first_passed + suite_passed)) passed, $suite_failed failed"
+  fi
 fi
 wineserver -k >/dev/null 2>&1 || true
+wait 2>/dev/null
 exit $status
