@@ -2,8 +2,8 @@
 // word of the allocation, the bytes follow it.
 #include "bytebuf.hpp"
 
-#include <cstdlib>
 #include <cstring>
+#include <new>
 
 namespace iocpnet {
 
@@ -21,10 +21,17 @@ bool ByteBuf::grow(size_t n) {
     if (c < want) c = want;
     if (c < 64) c = 64;
     if (c > SIZE_MAX - kHead) c = want;
-    void *b = realloc(p_ ? p_ - kHead : nullptr, kHead + c);
+    // operator new, not realloc: growth is rare (a message split across
+    // reads, a paused receiver), and a program's own operator new then
+    // governs this memory too (core_tests fails it on demand).
+    auto *b = static_cast<uint8_t *>(::operator new(kHead + c, std::nothrow));
     if (!b) return false;
     memcpy(b, &c, sizeof c);
-    p_ = static_cast<uint8_t *>(b) + kHead;
+    if (p_) {
+        memcpy(b + kHead, p_, n_);
+        ::operator delete(p_ - kHead);
+    }
+    p_ = b + kHead;
     return true;
 }
 
@@ -42,7 +49,7 @@ void ByteBuf::consume(size_t n) {
 }
 
 void ByteBuf::release() {
-    if (p_) free(p_ - kHead);
+    if (p_) ::operator delete(p_ - kHead);
     p_ = nullptr;
     n_ = 0;
 }

@@ -98,6 +98,19 @@ void Port::request_drive(Conn *c, std::unique_lock<std::mutex> &lk) {
     }
 }
 
+Conn *Port::new_slot(uint32_t framing, uint32_t max_message, TlsSession *ts, bool client,
+                     std::unique_lock<std::mutex> *lk) {
+    Conn *c = conns.alloc();
+    if (c) {
+        *lk = std::unique_lock<std::mutex>(c->mu);
+        if (c->pipe.reset(framing, max_message, ts, client)) return c;
+        lk->unlock();
+        conns.release(c);
+    }
+    delete ts;
+    return nullptr;
+}
+
 int Port::connect(const char *host, uint16_t tcp_port, const ConnOpts &o, uint64_t *out) {
     if (stopping.load()) return fail(IOCPNET_E_SHUTTING_DOWN, "the port is being destroyed");
     Addr a;
@@ -124,19 +137,9 @@ int Port::connect(const char *host, uint16_t tcp_port, const ConnOpts &o, uint64
         delete ts;
         return uncount(rc, nullptr);
     }
-    Conn *c = conns.alloc();
+    std::unique_lock<std::mutex> lk;
+    Conn *c = new_slot(o.framing, o.max_message, ts, true, &lk);
     if (!c) {
-        delete ts;
-        be->release(s);
-        return uncount(IOCPNET_E_NO_MEMORY, "no memory for a new connection");
-    }
-    std::unique_lock<std::mutex> lk(c->mu);
-    // The TLS / WebSocket state first: on no memory the slot, not yet
-    // visible under any id, goes back as it came.
-    if (!c->pipe.reset(o.framing, o.max_message, ts, true)) {
-        lk.unlock();
-        conns.release(c);
-        delete ts;
         be->release(s);
         return uncount(IOCPNET_E_NO_MEMORY, "no memory for a new connection");
     }

@@ -120,25 +120,13 @@ void Port::on_accept_completion(const Completion &cp) {
     TlsSession *ts = nullptr;
     if (!refuse && l->opts.tls && TlsSession::create(l->opts.tls, nullptr, &ts) != IOCPNET_OK)
         refuse = "no memory for a TLS session: closing a new connection";
-    Conn *c = refuse ? nullptr : conns.alloc();
-    if (!c) {
-        delete ts;
-        if (!refuse) refuse = "no memory for a new connection";
+    std::unique_lock<std::mutex> lk;
+    Conn *c = refuse ? nullptr : new_slot(l->opts.framing, l->opts.max_message, ts, false, &lk);
+    if (!c) { // a refusal made no TLS session
+        if (!refuse) refuse = "no memory for a new connection: closing it";
         be->release(s);
         uncount_conn();
         if (*refuse) log(IOCPNET_LOG_WARN, "%s", refuse);
-        return;
-    }
-    std::unique_lock<std::mutex> lk(c->mu);
-    // The TLS / WebSocket state first: on no memory the slot, not yet
-    // visible under any id, goes back as it came.
-    if (!c->pipe.reset(l->opts.framing, l->opts.max_message, ts)) {
-        lk.unlock();
-        conns.release(c);
-        delete ts;
-        be->release(s);
-        uncount_conn();
-        log(IOCPNET_LOG_WARN, "no memory for a new connection: closing it");
         return;
     }
     WorkerStats::add(owner().stats.accepted, 1);

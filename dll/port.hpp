@@ -183,6 +183,11 @@ struct Port : iocpnet_port {
     // of it and keeps the error in send_err for the send completion to report).
     long send_inline(Conn *c, const Frame &f, const IoVec *parts, size_t n);
     bool queue_rest(Conn *c, const Frame &f, const IoVec *parts, size_t n, size_t skip, BlockCache *cache);
+    // A free slot, locked into *lk, with its pipeline set up for framing and
+    // ts (which it then owns). NULL on no memory: ts is deleted and the slot,
+    // never visible under an id, is back as it came.
+    Conn *new_slot(uint32_t framing, uint32_t max_message, TlsSession *ts, bool client,
+                   std::unique_lock<std::mutex> *lk);
     void unref(Conn *c);   // owner: drops one reference, releases the slot at the end
     void uncount_conn(); // live_conns--, waking destroy at the last one
     void drop_queue(Conn *c); // c->mu held: frees the queue and takes it out of the stats

@@ -103,17 +103,7 @@ void EpollBackend::recv_stop(BSock *bs) {
 void EpollBackend::send(BSock *bs, const IoVec *iov, unsigned n) {
     auto *s = static_cast<EpollSock *>(bs);
     EpollWorker &w = owner(s);
-    // At most IOV_MAX vectors and INT_MAX bytes per call: the result must fit
-    // in Completion::res; a short write is reported and the core sends the rest.
-    n = n < IOV_MAX ? n : IOV_MAX;
-    size_t total = 0;
-    unsigned used = 0;
-    for (; used < n && total < size_t(INT_MAX); used++) {
-        size_t len = iov[used].len;
-        if (len > size_t(INT_MAX) - total) len = size_t(INT_MAX) - total;
-        w.iov[used] = iovec{const_cast<void *>(iov[used].base), len};
-        total += len;
-    }
+    unsigned used = net_iovecs(iov, n, w.iov, IOV_MAX);
     Completion c;
     if (try_send(s, w.iov, used, &c)) {
         queue(s, c);
@@ -136,8 +126,7 @@ long EpollBackend::send_now(BSock *bs, const IoVec *iov, unsigned n) {
     auto *s = static_cast<EpollSock *>(bs);
     if (s->send_wait) return kSendLater; // not by the contract; kept safe anyway
     EpollWorker &w = owner(s);
-    n = n < IOV_MAX ? n : IOV_MAX; // fewer is a partial write: the core queues the rest
-    for (unsigned i = 0; i < n; i++) w.iov[i] = iovec{const_cast<void *>(iov[i].base), iov[i].len};
+    n = net_iovecs(iov, n, w.iov, IOV_MAX); // fewer is a partial write: the core queues the rest
     // No log on failure: the caller holds a connection's lock and the log hook
     // is user code. The send the core submits next fails too, and logs.
     return net_write_now(int(s->fd), w.iov, n);

@@ -3,6 +3,7 @@
 #include "../errors.hpp"
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -82,6 +83,19 @@ long net_write_now(int fd, const iovec *iov, unsigned n) {
     if (r >= 0) return long(r);
     if (errno == EAGAIN || errno == EWOULDBLOCK) return kSendLater;
     return net_error(errno);
+}
+
+unsigned net_iovecs(const IoVec *iov, unsigned n, iovec *out, unsigned max) {
+    if (n > max) n = max;
+    size_t total = 0;
+    unsigned used = 0;
+    for (; used < n && total < size_t(INT_MAX); used++) {
+        size_t len = iov[used].len;
+        if (len > size_t(INT_MAX) - total) len = size_t(INT_MAX) - total;
+        out[used] = iovec{const_cast<void *>(iov[used].base), len};
+        total += len;
+    }
+    return used;
 }
 
 void net_shutdown_write(sock_t s) { shutdown(int(s), SHUT_WR); }

@@ -30,4 +30,9 @@ constexpr int kAcceptPauseMs = 50;
 // core's inline send calls it under a connection's lock.
 long net_write_now(int fd, const iovec *iov, unsigned n);
 
+// The core's parts iov[0..n) as iovecs in out[]: at most max of them and
+// INT_MAX bytes in all (a send's result must fit Completion::res). Fewer is
+// a partial write, which the core completes. Returns how many it filled.
+unsigned net_iovecs(const IoVec *iov, unsigned n, iovec *out, unsigned max);
+
 } // namespace iocpnet

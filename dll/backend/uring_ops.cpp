@@ -323,8 +323,7 @@ void UringBackend::send(BSock *b, const IoVec *iov, unsigned n) {
         m = w.free_send;
         if (m) w.free_send = m->next;
         else if (!(m = new (std::nothrow) UringSendMem)) return post_synth(s, Op::send, IOCPNET_E_NO_MEMORY);
-        n = std::min(n, UringSendMem::kIov); // more is a partial write
-        for (unsigned i = 0; i < n; i++) m->iov[i] = iovec{const_cast<void *>(iov[i].base), iov[i].len};
+        n = net_iovecs(iov, n, m->iov, UringSendMem::kIov); // fewer is a partial write
         m->msg = msghdr{};
         m->msg.msg_iov = m->iov;
         m->msg.msg_iovlen = n;
@@ -350,15 +349,12 @@ void UringBackend::send(BSock *b, const IoVec *iov, unsigned n) {
     s->send_busy = true;
 }
 
-// One non-blocking write from iov (see net_write_now); at most kIov parts,
-// 1 GiB each: more is a partial write. Never logs (send_now's caller holds a
+// One non-blocking write from iov (see net_write_now); at most kIov parts:
+// more is a partial write. Never logs (send_now's caller holds a
 // connection's lock).
 long UringBackend::write_now(UringSock *s, const IoVec *iov, unsigned n) {
     iovec v[UringSendMem::kIov];
-    n = std::min(n, UringSendMem::kIov);
-    for (unsigned i = 0; i < n; i++)
-        v[i] = iovec{const_cast<void *>(iov[i].base), std::min<size_t>(iov[i].len, size_t(1) << 30)};
-    return net_write_now(int(s->fd), v, n);
+    return net_write_now(int(s->fd), v, net_iovecs(iov, n, v, UringSendMem::kIov));
 }
 
 // A queued send written at once on the owner's thread, as the epoll backend

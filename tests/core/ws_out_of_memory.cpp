@@ -3,26 +3,16 @@
 // escape as an exception (on a worker it would abandon a completion halfway
 // and leave the connection's slot for good).
 //
-// This test program's operator new (every form but the aligned ones) fails
-// large allocations on demand (this thread only); delete pairs with it
-// through malloc/free, so sanitizers see matching calls.
+// The failing allocations come from failing_new.hpp.
 #include <catch2/catch.hpp>
 
-#include <cstdlib>
 #include <new>
 #include <string>
 
+#include "failing_new.hpp"
 #include "ws/session.hpp"
 
 namespace {
-thread_local size_t t_fail_from = 0; // 0: allocations succeed
-
-void *allocate(size_t n) {
-    if (t_fail_from && n >= t_fail_from) throw std::bad_alloc();
-    if (void *p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-
 struct Quiet : iocpnet::ws::Events {
     size_t messages = 0, out = 0;
     bool ready() override { return true; }
@@ -33,23 +23,6 @@ struct Quiet : iocpnet::ws::Events {
     void end(int) override {}
 };
 } // namespace
-
-void *operator new(size_t n) { return allocate(n); }
-void *operator new[](size_t n) { return allocate(n); }
-void *operator new(size_t n, const std::nothrow_t &) noexcept {
-    try {
-        return allocate(n);
-    } catch (const std::bad_alloc &) {
-        return nullptr;
-    }
-}
-void *operator new[](size_t n, const std::nothrow_t &t) noexcept { return operator new(n, t); }
-void operator delete(void *p) noexcept { std::free(p); }
-void operator delete(void *p, const std::nothrow_t &) noexcept { std::free(p); }
-void operator delete[](void *p, const std::nothrow_t &) noexcept { std::free(p); }
-void operator delete[](void *p) noexcept { std::free(p); }
-void operator delete(void *p, size_t) noexcept { std::free(p); }
-void operator delete[](void *p, size_t) noexcept { std::free(p); }
 
 TEST_CASE("a WebSocket message with no memory to gather it ends the session with NO_MEMORY and 1011", "[ws]") {
     using namespace iocpnet;
@@ -69,15 +42,16 @@ TEST_CASE("a WebSocket message with no memory to gather it ends the session with
     for (int i = 7; i >= 0; i--) f += char(((uint64_t(4) << 20) >> (8 * i)) & 0xFF);
     f.append(4, '\0');
     f.append(size_t(1) << 20, 'x');
-    t_fail_from = 64 * 1024;
     int rc = IOCPNET_OK;
     bool threw = false;
-    try {
-        rc = s.feed(reinterpret_cast<uint8_t *>(&f[0]), f.size(), ev, &used);
-    } catch (const std::bad_alloc &) {
-        threw = true;
+    {
+        failing_new::Scope no_memory(64 * 1024);
+        try {
+            rc = s.feed(reinterpret_cast<uint8_t *>(&f[0]), f.size(), ev, &used);
+        } catch (const std::bad_alloc &) {
+            threw = true;
+        }
     }
-    t_fail_from = 0;
     CHECK_FALSE(threw);
     CHECK(rc == IOCPNET_E_NO_MEMORY);
     CHECK(used == f.size());
