@@ -72,10 +72,11 @@ source "$root/scripts/ctest-suite.sh"
 run_ctest_suite "$dir" --timeout 120
 status=$?
 if ! kill -0 "$server" 2>/dev/null; then
-  # The emulator's server ended mid-run (seen in CI twice, under Wine 8.0,
-  # not locally). Said loudly, with its status and stderr; the tests that
-  # failed are run once more on a new server and that result counts. A test
-  # failing without this stays failed.
+  # The emulator's server ended mid-run: seen in CI, never locally, on Wine
+  # 8.0's "server/sock.c:1460: sock_get_poll_events: Assertion
+  # `sock->obj.ops == &sock_ops' failed". Said loudly, with its status and
+  # stderr; the tests that failed are run once more on a new server and that
+  # result counts. A test failing without this stays failed.
   wait "$server"
   code=$?
   echo "$name: the wineserver ended during the run: status $code$([ $code -gt 128 ] && echo " (signal $((code - 128)))"); its stderr:"
